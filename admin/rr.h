@@ -1,0 +1,47 @@
+/* admin/rr.h — records between ldns and the store: converting a parsed ldns_rr into
+ * the store's form (key owner, presentation RDATA, wire RDATA) and printing stored
+ * records in presentation format. gtmctl only. */
+#ifndef GTM_ADMIN_RR_H
+#define GTM_ADMIN_RR_H
+
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "db/store.h"
+
+/* A record in the store's form that owns its strings. */
+struct rr_item {
+    struct store_rr rr; /* points into owner, rdata and wire below */
+    char *owner;
+    char *rdata;
+    uint8_t *wire;
+    const char *file; /* where it was read (import), borrowed; NULL otherwise */
+    int line;
+};
+
+/* Converts lr. Refuses classes other than IN, meta types and TTLs above 2^31-1 with
+ * GTM_EINVAL and a reason in err. The caller frees the result with rr_item_fini(). */
+int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t errlen);
+/* Parses one record in presentation format ("www 300 IN A 192.0.2.1"), relative names
+ * completed with origin (a key), then converts it as rr_item_from_ldns() does. */
+int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, char *err,
+                      size_t errlen);
+void rr_item_fini(struct rr_item *it);
+/* qsort order: owner, type, then RDATA bytes. */
+int rr_item_cmp(const void *a, const void *b);
+
+/* Parses a name in presentation format: "@" is origin, a name ending in an unescaped
+ * '.' is absolute, any other is relative to origin. *out is the caller's to free with
+ * ldns_rdf_deep_free(). Returns 0 or GTM_EPARSE. */
+int rr_name_parse(const char *text, const ldns_rdf *origin, ldns_rdf **out);
+/* The same for a name given against a zone key; key gets the result's key. */
+int rr_name_key(const char *text, const char *zone, char *key, size_t keylen);
+
+/* True when owner (a key) is zone (a key) or below it. */
+bool rr_key_in_zone(const char *owner, const char *zone);
+
+/* "OWNER TTL IN TYPE RDATA" in fresh memory (caller frees), tab-separated like ldns. */
+char *rr_format(const struct store_rr *rr);
+
+#endif

@@ -1,0 +1,301 @@
+/* admin/zone_import.c — gtmctl zone import ZONE FILE: all or nothing. The file (and
+ * its $INCLUDEs) is read and checked completely before the store is touched; then one
+ * transaction replaces the zone's records. Any error names the file and line, and
+ * leaves the store as it was. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/commands.h"
+#include "admin/rr.h"
+#include "admin/zonefile.h"
+#include "common/err.h"
+#include "common/xalloc.h"
+
+struct rr_list {
+    struct rr_item *v;
+    size_t n, cap;
+};
+
+struct import {
+    const char *zone; /* key */
+    struct rr_list rrs;
+    char **files; /* every file read, so records can point at their file's name */
+    size_t nfiles;
+};
+
+static struct rr_item *push(struct rr_list *l)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
+    }
+    return &l->v[l->n++];
+}
+
+static void rr_list_fini(struct rr_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        rr_item_fini(&l->v[i]);
+    free(l->v);
+}
+
+static const char *intern_file(struct import *im, const char *file)
+{
+    if (im->nfiles && strcmp(im->files[im->nfiles - 1], file) == 0)
+        return im->files[im->nfiles - 1];
+    im->files = xreallocarray(im->files, im->nfiles + 1, sizeof *im->files);
+    im->files[im->nfiles] = xstrdup(file);
+    return im->files[im->nfiles++];
+}
+
+static int on_rr(void *arg, const ldns_rr *lr, const char *file, int line, char *err,
+                 size_t errlen)
+{
+    struct import *im = arg;
+    struct rr_item it;
+    int rc = rr_item_from_ldns(lr, &it, err, errlen);
+    if (rc)
+        return rc;
+    if (!rr_key_in_zone(it.owner, im->zone)) {
+        snprintf(err, errlen, "%s is outside the zone %s", it.owner, im->zone);
+        rr_item_fini(&it);
+        return GTM_EINVAL;
+    }
+    it.file = intern_file(im, file);
+    it.line = line;
+    *push(&im->rrs) = it;
+    return 0;
+}
+
+/* ---- checks on the whole zone --------------------------------------------------- */
+
+static int check_fail(char *err, size_t errlen, const struct rr_item *it, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int check_fail(char *err, size_t errlen, const struct rr_item *it, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(err, errlen, "%s:%d: ", it->file, it->line);
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < errlen)
+        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return GTM_EINVAL;
+}
+
+/* RFC 2181 §5.2: the records of an RRset share one TTL. Gives every RRset the TTL of
+ * its first record in the file, with a warning when they differed. */
+static void unify_ttls(struct rr_list *l)
+{
+    for (size_t i = 0, end; i < l->n; i = end) {
+        const struct rr_item *first = &l->v[i];
+        bool mixed = false;
+        for (end = i + 1; end < l->n && l->v[end].rr.type == l->v[i].rr.type &&
+                          strcmp(l->v[end].owner, l->v[i].owner) == 0;
+             end++) {
+            mixed |= l->v[end].rr.ttl_s != l->v[i].rr.ttl_s;
+            if (l->v[end].file == first->file && l->v[end].line < first->line)
+                first = &l->v[end];
+        }
+        if (!mixed)
+            continue;
+        fprintf(stderr,
+                "gtmctl: zone import: warning: %s:%d: the records of %s type %u have "
+                "different TTLs; using %u (RFC 2181 section 5.2)\n",
+                first->file, first->line, first->owner, first->rr.type, first->rr.ttl_s);
+        uint32_t ttl = first->rr.ttl_s;
+        for (size_t j = i; j < end; j++)
+            l->v[j].rr.ttl_s = ttl;
+    }
+}
+
+/* Sorts and checks the records: one SOA at the apex, CNAMEs alone, one TTL per RRset
+ * (made so, with a warning), duplicates dropped. Returns 0 or GTM_EINVAL with err. */
+static int check_zone(struct import *im, const char *path, char *err, size_t errlen)
+{
+    struct rr_list *l = &im->rrs;
+    const struct rr_item *soa = NULL;
+    bool apex_ns = false;
+    size_t out = 0, dups = 0;
+    qsort(l->v, l->n, sizeof *l->v, rr_item_cmp);
+    for (size_t i = 0; i < l->n; i++) {
+        if (out > 0 && rr_item_cmp(&l->v[out - 1], &l->v[i]) == 0) {
+            rr_item_fini(&l->v[i]); /* RFC 2181 §5: duplicate records are one record */
+            dups++;
+            continue;
+        }
+        l->v[out++] = l->v[i];
+    }
+    l->n = out;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct rr_item *it = &l->v[i], *prev = i ? &l->v[i - 1] : NULL;
+        if (it->rr.type == 6) {
+            if (strcmp(it->owner, im->zone) != 0)
+                return check_fail(err, errlen, it, "SOA record for %s, not at the zone apex %s",
+                                  it->owner, im->zone);
+            if (soa)
+                return check_fail(err, errlen, it, "second SOA record (the first is at %s:%d)",
+                                  soa->file, soa->line);
+            soa = it;
+        }
+        apex_ns |= it->rr.type == 2 && strcmp(it->owner, im->zone) == 0;
+        /* The records of one owner are adjacent: compare with the previous one. */
+        if (!prev || strcmp(prev->owner, it->owner) != 0)
+            continue;
+        bool dnssec = it->rr.type == 46 || it->rr.type == 47 || prev->rr.type == 46 ||
+                      prev->rr.type == 47;
+        if ((it->rr.type == 5 || prev->rr.type == 5) && !dnssec)
+            return check_fail(err, errlen, it,
+                              "%s has a CNAME and other data (see line %d); a CNAME must be "
+                              "alone at its name (RFC 1034 section 3.6.2)",
+                              it->owner, prev->line);
+    }
+    if (!soa) {
+        snprintf(err, errlen, "%s: no SOA record for the zone apex %s", path, im->zone);
+        return GTM_EINVAL;
+    }
+    unify_ttls(l);
+    if (dups)
+        fprintf(stderr, "gtmctl: zone import: warning: %zu duplicate records ignored\n", dups);
+    if (!apex_ns)
+        fprintf(stderr, "gtmctl: zone import: warning: no NS records at the zone apex %s\n",
+                im->zone);
+    return 0;
+}
+
+/* ---- the transaction ------------------------------------------------------------ */
+
+static int collect_old(void *arg, const struct store_rr *rr)
+{
+    struct rr_item *it = push(arg);
+    memset(it, 0, sizeof *it);
+    it->owner = xstrdup(rr->owner);
+    it->wire = xmalloc(rr->wire_len ? rr->wire_len : 1);
+    memcpy(it->wire, rr->wire, rr->wire_len);
+    it->rr = (struct store_rr){.owner = it->owner, .type = rr->type, .ttl_s = rr->ttl_s,
+                               .wire = it->wire, .wire_len = rr->wire_len};
+    return 0;
+}
+
+/* Counts records only in a (*only_a) and only in b (*only_b); both sorted. A record
+ * whose TTL changed counts on both sides: it was replaced. */
+static void diff(const struct rr_list *a, const struct rr_list *b, size_t *only_a, size_t *only_b)
+{
+    size_t i = 0, j = 0, na = 0, nb = 0;
+    while (i < a->n && j < b->n) {
+        int d = rr_item_cmp(&a->v[i], &b->v[j]);
+        if (d < 0) {
+            na++;
+            i++;
+        } else if (d > 0) {
+            nb++;
+            j++;
+        } else {
+            bool ttl_changed = a->v[i].rr.ttl_s != b->v[j].rr.ttl_s;
+            na += ttl_changed;
+            nb += ttl_changed;
+            i++;
+            j++;
+        }
+    }
+    *only_a = na + (a->n - i);
+    *only_b = nb + (b->n - j);
+}
+
+static int zone_import(struct cli *c)
+{
+    char zone[DNAME_KEY_MAX], err[1024] = "";
+    const char *path = c->args[1];
+    struct import im = {.zone = zone};
+    struct rr_list old = {0};
+    int64_t zone_id = 0;
+    uint32_t serial_before = 0, serial = 0;
+    bool existed = true;
+    size_t removed = 0, added = 0;
+    char *before = NULL, *after = NULL;
+    int rc = cli_parse_name(c, "ZONE", c->args[0], zone);
+    if (rc)
+        return rc;
+    if (zonefile_read(path, zone, on_rr, &im, err, sizeof err) != 0 ||
+        check_zone(&im, path, err, sizeof err) != 0) {
+        rc = cli_fail(c, "%s; nothing was changed", err);
+        goto out;
+    }
+
+    if ((rc = cli_store_open(c, STORE_WRITE)))
+        goto out;
+    if ((rc = store_tx_begin(c->st))) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    rc = store_zone_find(c->st, zone, &zone_id);
+    if (rc == GTM_ENOTFOUND) {
+        existed = false;
+        rc = store_zone_add(c->st, zone, &zone_id);
+    } else if (rc == 0) {
+        if ((rc = store_zone_serial_get(c->st, zone_id, &serial_before)) == 0 &&
+            (rc = store_rr_foreach(c->st, zone_id, NULL, collect_old, &old)) == 0)
+            rc = store_zone_clear(c->st, zone_id);
+    }
+    if (rc) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    for (size_t i = 0; i < im.rrs.n; i++) {
+        const struct rr_item *it = &im.rrs.v[i];
+        if ((rc = store_rr_add(c->st, zone_id, &it->rr))) {
+            rc = cli_fail(c, "%s:%d: %s; nothing was changed", it->file, it->line,
+                          store_errmsg(c->st));
+            goto out;
+        }
+    }
+    qsort(old.v, old.n, sizeof *old.v, rr_item_cmp);
+    diff(&old, &im.rrs, &removed, &added);
+    before = existed ? xasprintf("serial %u, %zu records", serial_before, old.n) : xstrdup("");
+    after = xasprintf("%zu records from %s (+%zu -%zu)", im.rrs.n, path, added, removed);
+    if (existed) {
+        if ((rc = cli_zone_commit(c, zone_id, zone, serial_before, before, after, &serial)))
+            goto out;
+    } else {
+        /* A new zone keeps the serial of its file: secondaries and the old provider
+         * agree on it. */
+        if ((rc = store_zone_serial_get(c->st, zone_id, &serial)) ||
+            (rc = cli_audit(c, zone, before, after)) || (rc = store_tx_end(c->st, true))) {
+            rc = cli_store_fail(c, rc);
+            goto out;
+        }
+    }
+    printf("zone %s imported from %s: %zu records (+%zu -%zu), serial %u\n", zone, path,
+           im.rrs.n, added, removed, serial);
+    rc = CLI_EXIT_OK;
+out:
+    free(before);
+    free(after);
+    rr_list_fini(&old);
+    rr_list_fini(&im.rrs);
+    for (size_t i = 0; i < im.nfiles; i++)
+        free(im.files[i]);
+    free(im.files);
+    return rc;
+}
+
+const struct cli_cmd cmd_zone_import = {
+    .name = "zone import",
+    .synopsis = "ZONE FILE",
+    .summary = "replace a zone's records with those of a zone file (all or nothing)",
+    .help = "FILE is in RFC 1035 presentation format: $ORIGIN, $TTL and $INCLUDE (relative\n"
+            "to the including file), relative names, escapes, multi-line records, every\n"
+            "common type and unknown types in RFC 3597 form (TYPE65280 \\# 2 abcd).\n"
+            "The zone is created if it does not exist (keeping the file's SOA serial);\n"
+            "an existing zone's serial moves on as after any change. The whole file is\n"
+            "checked first: one SOA at the apex, owners inside ZONE, a CNAME alone at its\n"
+            "name. Any error names the file and line, and nothing is changed. Duplicate\n"
+            "records are dropped and an RRset with mixed TTLs gets its first TTL, with a\n"
+            "warning.",
+    .min_args = 2,
+    .max_args = 2,
+    .run = zone_import,
+};

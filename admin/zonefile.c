@@ -1,0 +1,310 @@
+/* admin/zonefile.c — master file reader (see zonefile.h). One entry is one logical
+ * line: parentheses join physical lines, ';' starts a comment outside quotes, and a
+ * backslash escapes the next character. Entries starting with '$' are directives. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "admin/rr.h"
+#include "admin/zonefile.h"
+#include "common/err.h"
+#include "common/xalloc.h"
+
+struct zf_state {
+    zonefile_rr_fn fn;
+    void *arg;
+    char *err;
+    size_t errlen;
+};
+
+/* Per-file parsing context: the directives' state. RFC 1035 §5.1: an $INCLUDE's
+ * $ORIGIN changes stay inside the included file. */
+struct zf_file {
+    const char *path;
+    ldns_rdf *origin;
+    ldns_rdf *prev; /* owner of the previous record, for entries with a blank owner */
+    uint32_t default_ttl; /* from $TTL; 0 = ldns's default */
+};
+
+static int read_whole(const char *path, char **out, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    int rc = 0;
+    char *buf = NULL;
+    if (!f)
+        return -errno;
+    if (fstat(fileno(f), &sb) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = -EISDIR;
+        goto out;
+    }
+    if ((size_t)sb.st_size > ZONEFILE_MAX_BYTES) {
+        rc = -EFBIG;
+        goto out;
+    }
+    buf = xmalloc((size_t)sb.st_size + 1);
+    size_t n = fread(buf, 1, (size_t)sb.st_size, f);
+    if (ferror(f)) {
+        rc = -EIO;
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len_out = n;
+    buf = NULL;
+out:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+static int fail(struct zf_state *s, const struct zf_file *zf, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct zf_state *s, const struct zf_file *zf, int line, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(s->err, s->errlen, "%s:%d: ", zf->path, line);
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < s->errlen)
+        vsnprintf(s->err + n, s->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return GTM_EPARSE;
+}
+
+/* Next whitespace-separated token of *p (in place); NULL at the end. */
+static char *token(char **p)
+{
+    char *s = *p;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return NULL;
+    char *e = s;
+    while (*e && !isspace((unsigned char)*e))
+        e++;
+    if (*e)
+        *e++ = '\0';
+    *p = e;
+    return s;
+}
+
+static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origin,
+                     ldns_rdf **prev, uint32_t default_ttl, int depth, const char *from,
+                     int from_line);
+
+static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int line, int depth)
+{
+    char *p = entry;
+    char *name = token(&p), *a1 = token(&p), *a2 = token(&p), *a3 = token(&p);
+    if (strcasecmp(name, "$ORIGIN") == 0) {
+        ldns_rdf *o = NULL;
+        if (!a1 || a2)
+            return fail(s, zf, line, "$ORIGIN takes one domain name");
+        if (rr_name_parse(a1, zf->origin, &o) != 0)
+            return fail(s, zf, line, "$ORIGIN: '%s' is not a domain name", a1);
+        ldns_rdf_deep_free(zf->origin);
+        zf->origin = o;
+        return 0;
+    }
+    if (strcasecmp(name, "$TTL") == 0) {
+        const char *end = NULL;
+        if (!a1 || a2)
+            return fail(s, zf, line, "$TTL takes one TTL");
+        uint32_t ttl = ldns_str2period(a1, &end);
+        if (*end || !isdigit((unsigned char)*a1) || ttl > 2147483647u)
+            return fail(s, zf, line, "$TTL: '%s' is not a TTL (seconds, or like 1h30m)", a1);
+        zf->default_ttl = ttl;
+        return 0;
+    }
+    if (strcasecmp(name, "$INCLUDE") == 0) {
+        ldns_rdf *o = NULL;
+        char *dir = NULL, *inc;
+        int rc;
+        if (!a1 || a3)
+            return fail(s, zf, line, "$INCLUDE takes a file name and an optional origin");
+        if (a2 && rr_name_parse(a2, zf->origin, &o) != 0)
+            return fail(s, zf, line, "$INCLUDE: '%s' is not a domain name", a2);
+        if (depth + 1 >= ZONEFILE_INCLUDE_DEPTH) {
+            ldns_rdf_deep_free(o);
+            return fail(s, zf, line, "$INCLUDE nested deeper than %d files (a loop?)",
+                        ZONEFILE_INCLUDE_DEPTH);
+        }
+        /* RFC 1035 §5.1 leaves a relative path's meaning open; we read it relative to
+         * the including file, so a tree of zone files can be moved as a whole. */
+        if (a1[0] == '/') {
+            inc = xstrdup(a1);
+        } else {
+            char *copy = xstrdup(zf->path);
+            dir = xstrdup(dirname(copy));
+            free(copy);
+            inc = xasprintf("%s/%s", dir, a1);
+        }
+        rc = read_file(s, inc, o ? o : zf->origin, &zf->prev, zf->default_ttl, depth + 1,
+                       zf->path, line);
+        ldns_rdf_deep_free(o);
+        free(inc);
+        free(dir);
+        return rc;
+    }
+    if (strcasecmp(name, "$GENERATE") == 0)
+        return fail(s, zf, line, "$GENERATE is not supported: expand it before importing");
+    return fail(s, zf, line, "unknown directive %s", name);
+}
+
+static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line)
+{
+    ldns_rr *lr = NULL;
+    ldns_status st = ldns_rr_new_frm_str(&lr, entry, zf->default_ttl, zf->origin, &zf->prev);
+    int rc;
+    if (st != LDNS_STATUS_OK) {
+        char shown[96];
+        const char *e = entry;
+        while (isspace((unsigned char)*e))
+            e++;
+        snprintf(shown, sizeof shown, "%s", e);
+        if (strlen(e) >= sizeof shown)
+            strcpy(shown + sizeof shown - 4, "...");
+        return fail(s, zf, line, "%s in '%s'", ldns_get_errorstr_by_id(st), shown);
+    }
+    char err[256] = "";
+    rc = s->fn(s->arg, lr, zf->path, line, err, sizeof err);
+    if (rc)
+        fail(s, zf, line, "%s", err);
+    ldns_rr_free(lr);
+    return rc;
+}
+
+/* Splits buf into entries and handles each. */
+static int parse(struct zf_state *s, struct zf_file *zf, const char *buf, size_t len, int depth)
+{
+    char *entry = xmalloc(len + 1);
+    size_t pos = 0;
+    int line = 1, rc = 0;
+    while (rc == 0 && pos < len) {
+        size_t n = 0;
+        int depth_paren = 0, entry_line = line, quote_line = 0;
+        bool quoted = false;
+        while (pos < len) {
+            char c = buf[pos];
+            if (c == '\\' && pos + 1 < len) {
+                entry[n++] = c;
+                entry[n++] = buf[pos + 1];
+                if (buf[pos + 1] == '\n')
+                    line++;
+                pos += 2;
+                continue;
+            }
+            pos++;
+            if (quoted) {
+                if (c == '"')
+                    quoted = false;
+                else if (c == '\n')
+                    line++;
+                entry[n++] = c;
+            } else if (c == '"') {
+                quoted = true;
+                quote_line = line;
+                entry[n++] = c;
+            } else if (c == ';') {
+                while (pos < len && buf[pos] != '\n')
+                    pos++;
+            } else if (c == '(' || c == ')') {
+                depth_paren += c == '(' ? 1 : -1;
+                if (depth_paren < 0) {
+                    rc = fail(s, zf, line, "')' without '('");
+                    goto out;
+                }
+                entry[n++] = ' ';
+            } else if (c == '\n') {
+                line++;
+                if (depth_paren == 0)
+                    break;
+                entry[n++] = ' ';
+            } else if (c != '\r') {
+                entry[n++] = c;
+            }
+        }
+        entry[n] = '\0';
+        if (quoted) {
+            rc = fail(s, zf, quote_line, "unterminated quoted string");
+            break;
+        }
+        if (depth_paren > 0) {
+            rc = fail(s, zf, entry_line, "'(' without ')'");
+            break;
+        }
+        const char *first = entry;
+        while (isspace((unsigned char)*first))
+            first++;
+        if (!*first)
+            continue;
+        rc = *first == '$' && first == entry ? directive(s, zf, entry, entry_line, depth)
+                                             : record(s, zf, entry, entry_line);
+    }
+out:
+    free(entry);
+    return rc;
+}
+
+static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origin,
+                     ldns_rdf **prev, uint32_t default_ttl, int depth, const char *from,
+                     int from_line)
+{
+    struct zf_file zf = {
+        .path = path,
+        .origin = ldns_rdf_clone(origin),
+        .prev = *prev ? ldns_rdf_clone(*prev) : NULL,
+        .default_ttl = default_ttl,
+    };
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_whole(path, &buf, &len);
+    if (rc) {
+        if (from)
+            snprintf(s->err, s->errlen, "%s:%d: $INCLUDE %s: %s", from, from_line, path,
+                     rc == -EFBIG ? "file larger than 1 GiB" : strerror(-rc));
+        else
+            snprintf(s->err, s->errlen, "%s: %s", path,
+                     rc == -EFBIG ? "file larger than 1 GiB" : strerror(-rc));
+        goto out;
+    }
+    rc = parse(s, &zf, buf, len, depth);
+    if (rc == 0 && zf.prev) {
+        ldns_rdf_deep_free(*prev);
+        *prev = ldns_rdf_clone(zf.prev);
+    }
+out:
+    free(buf);
+    ldns_rdf_deep_free(zf.origin);
+    ldns_rdf_deep_free(zf.prev);
+    return rc;
+}
+
+int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void *arg,
+                  char *err, size_t errlen)
+{
+    struct zf_state s = {.fn = fn, .arg = arg, .err = err, .errlen = errlen};
+    ldns_rdf *o = NULL, *prev = NULL;
+    int rc;
+    if (ldns_str2rdf_dname(&o, origin) != LDNS_STATUS_OK) {
+        snprintf(err, errlen, "'%s' is not a domain name", origin);
+        return GTM_EPARSE;
+    }
+    rc = read_file(&s, path, o, &prev, 0, 0, NULL, 0);
+    ldns_rdf_deep_free(o);
+    ldns_rdf_deep_free(prev);
+    return rc;
+}

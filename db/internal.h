@@ -1,0 +1,40 @@
+/* db/internal.h — what the files of db/ share and nothing outside db/ may include:
+ * the connection struct and the SQLite helpers. */
+#ifndef GTM_DB_INTERNAL_H
+#define GTM_DB_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "db/store.h"
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    char errmsg[512]; /* detail of the last failure */
+};
+
+/* One schema step: version 1 is db/schema.sql, N is db/migrations/NNNN_*.sql. The
+ * table is generated at build time by db/embed-sql.sh, ordered by version. */
+struct store__migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct store__migration store__migrations[];
+extern const size_t store__migrations_len;
+
+/* Maps an SQLite result code to a GTM_E* code and records the detail (prefixed with
+ * what, when not NULL) in st->errmsg. Returns the GTM_E* code. */
+int store__fail(struct store *st, int sqlite_rc, const char *what);
+/* Records a formatted detail and returns rc. */
+int store__failf(struct store *st, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepares sql into *stmt; on failure records the detail and returns its GTM_E* code. */
+int store__prepare(struct store *st, const char *sql, sqlite3_stmt **stmt);
+/* Runs a statement that returns no rows (bound already) and finalizes it. */
+int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what);
+/* Column text that is never NULL ("" for SQL NULL). */
+const char *store__text(sqlite3_stmt *stmt, int col);
+
+#endif

@@ -1,0 +1,136 @@
+/* db/store.h — the gtm store: the only way any gtm binary reads or writes its data.
+ * All SQL lives behind these calls (STYLE §1), so a second backend (PostgreSQL through
+ * libpq, for fleets) can implement the same functions without touching the binaries.
+ * A struct store is one connection: use it from one thread at a time. Strings and
+ * blobs handed to callbacks are borrowed until the callback returns.
+ * Every function returns 0 or a negative code (common/err.h); store_errmsg() then
+ * says what happened in words an operator can act on. */
+#ifndef GTM_DB_STORE_H
+#define GTM_DB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+enum store_mode {
+    STORE_READ,   /* read-only; the schema must be current (else GTM_ESCHEMA) */
+    STORE_WRITE,  /* read-write; pending migrations are applied */
+    STORE_CREATE, /* as STORE_WRITE, creating the file if it does not exist */
+};
+
+/* Busy timeout of a new connection: long enough for another gtmctl's transaction or a
+ * snapshot read to finish, short enough that an operator is not left waiting. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Opens the store at path. On success *out is a connection the caller closes with
+ * store_close(). On failure *out is untouched and msg (msglen bytes, may be NULL)
+ * gets the reason: GTM_ENOTFOUND (no file, mode != STORE_CREATE), GTM_ESTORE (not a
+ * gtm store, corrupt, unreadable), GTM_ESCHEMA (too old for STORE_READ, or newer than
+ * this binary), GTM_EBUSY (locked while migrating). */
+int store_open(const char *path, enum store_mode mode, struct store **out, char *msg,
+               size_t msglen);
+void store_close(struct store *st);
+
+/* Detail of the last failure on this connection. Borrowed until the next call. */
+const char *store_errmsg(const struct store *st);
+void store_busy_timeout_set(struct store *st, int ms);
+/* Schema version this binary writes (the newest migration it carries). */
+int store_schema_latest(void);
+/* *out = the schema version of the open store. */
+int store_schema_version(struct store *st, int *out);
+
+/* Transactions. store_tx_begin() takes the write lock at once (BEGIN IMMEDIATE), so a
+ * concurrent writer is seen before any work: GTM_EBUSY after the busy timeout.
+ * store_read_begin() opens a read transaction: one consistent view for its reads.
+ * store_tx_end() commits when commit is true, otherwise rolls back; it accepts a
+ * connection with no open transaction (then it does nothing). */
+int store_tx_begin(struct store *st);
+int store_read_begin(struct store *st);
+int store_tx_end(struct store *st, bool commit);
+
+/* A number that changes whenever another connection commits to the store (SQLite's
+ * PRAGMA data_version). Cheap: no file I/O when nothing changed. */
+int store_data_version(struct store *st, int64_t *out);
+
+/* ---- zones ---------------------------------------------------------------------- */
+
+struct store_zone {
+    int64_t id;
+    const char *name; /* key form */
+    uint32_t serial;  /* from the zone's SOA record; 0 if it has none */
+    int64_t records;  /* number of records */
+};
+typedef int (*store_zone_fn)(void *arg, const struct store_zone *z);
+
+/* Creates an empty zone; *id_out gets its id. GTM_EEXIST if it exists. */
+int store_zone_add(struct store *st, const char *name, int64_t *id_out);
+/* *id_out = the id of the zone with this key. GTM_ENOTFOUND if none. */
+int store_zone_find(struct store *st, const char *name, int64_t *id_out);
+/* Removes a zone and all its records. */
+int store_zone_rm(struct store *st, int64_t id);
+/* Removes every record of a zone, keeping the zone. */
+int store_zone_clear(struct store *st, int64_t id);
+/* Calls fn for every zone in name order; a non-zero return from fn stops the walk and
+ * is returned. */
+int store_zone_foreach(struct store *st, store_zone_fn fn, void *arg);
+/* The zone's SOA serial. GTM_ENOTFOUND if the zone has no SOA. */
+int store_zone_serial_get(struct store *st, int64_t id, uint32_t *serial_out);
+/* Rewrites the serial field of the zone's SOA record (wire and text). */
+int store_zone_serial_set(struct store *st, int64_t id, uint32_t serial);
+/* After a change to a zone whose serial was before: sets the serial to
+ * serial_next(before, now), or keeps the current one if the change itself set a
+ * greater serial (an imported or replaced SOA). *serial_out gets the result. */
+int store_zone_serial_bump(struct store *st, int64_t id, uint32_t before, time_t now,
+                           uint32_t *serial_out);
+
+/* ---- records -------------------------------------------------------------------- */
+
+struct store_rr {
+    const char *owner; /* key form */
+    uint16_t type;
+    uint32_t ttl_s;
+    const char *rdata;   /* presentation form */
+    const uint8_t *wire; /* RDATA, uncompressed */
+    size_t wire_len;
+};
+typedef int (*store_rr_fn)(void *arg, const struct store_rr *rr);
+
+/* Adds one record to a zone. GTM_EEXIST for an identical record; GTM_ECONSTRAINT
+ * (errmsg says which rule) for one the store refuses. */
+int store_rr_add(struct store *st, int64_t zone_id, const struct store_rr *rr);
+/* Removes the records of (owner, type) in a zone: all of them when wire is NULL, else
+ * the one with this RDATA. *removed gets the count (0 is not an error). */
+int store_rr_rm(struct store *st, int64_t zone_id, const char *owner, uint16_t type,
+                const uint8_t *wire, size_t wire_len, int *removed);
+/* Sets the TTL of every record of (owner, type) in a zone (RFC 2181 §5.2). */
+int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner,
+                        uint16_t type, uint32_t ttl_s);
+/* Calls fn for the records of a zone, or only those at owner when it is not NULL,
+ * ordered by owner, type and rdata. */
+int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,
+                     void *arg);
+
+/* ---- audit ---------------------------------------------------------------------- */
+
+struct store_audit {
+    int64_t id;
+    int64_t ts; /* unix seconds */
+    const char *user;
+    const char *zone; /* NULL for store-wide changes */
+    const char *command;
+    const char *before;
+    const char *after;
+};
+typedef int (*store_audit_fn)(void *arg, const struct store_audit *a);
+
+/* Appends an audit row; a->id is ignored. */
+int store_audit_add(struct store *st, const struct store_audit *a);
+/* Calls fn for audit rows, newest first: every row, or those of one zone; at most
+ * limit rows (0: no limit). */
+int store_audit_foreach(struct store *st, const char *zone, int limit, store_audit_fn fn,
+                        void *arg);
+
+#endif

@@ -1,0 +1,180 @@
+"""System-test fixtures: the real gtmctl and daemons of one build, run on loopback.
+
+GTM_BUILDDIR names the build to test (gtm.sh test sets it; default build/release).
+Each pytest-xdist worker gets its own port range, so `pytest -n 2` works. Daemons are
+started through `Daemon`, which waits for their "ready" line (never a sleep), kills
+them in a finalizer even when the test fails, and fails the test on a sanitizer report
+or a non-zero exit after SIGTERM.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+SRCDIR = Path(os.environ.get("GTM_SRCDIR", Path(__file__).resolve().parents[2]))
+BUILDDIR = Path(os.environ.get("GTM_BUILDDIR", SRCDIR / "build" / "release"))
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
+
+
+def check_sanitizers(text, what):
+    m = SANITIZER_RE.search(text or "")
+    if m:
+        raise AssertionError(f"sanitizer report from {what}:\n{text}")
+
+
+class Gtmctl:
+    """Runs the real gtmctl against one store."""
+
+    def __init__(self, db):
+        self.db = Path(db)
+        self.binary = BUILDDIR / "gtmctl"
+
+    def run(self, *args, rc=0, env=None, input=None, timeout=120):
+        """Runs gtmctl --db DB ARGS; asserts the exit status when rc is not None."""
+        full_env = dict(os.environ, USER="tester")
+        full_env.pop("SUDO_USER", None)
+        full_env.update(env or {})
+        cmd = [str(self.binary), "--db", str(self.db), *map(str, args)]
+        p = subprocess.run(cmd, capture_output=True, text=True, env=full_env, input=input,
+                           timeout=timeout)
+        check_sanitizers(p.stderr, "gtmctl " + " ".join(map(str, args)))
+        if rc is not None and p.returncode != rc:
+            raise AssertionError(f"gtmctl {' '.join(map(str, args))}: exit {p.returncode}, "
+                                 f"expected {rc}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        return p
+
+    def popen(self, *args, **kw):
+        env = dict(os.environ, USER="tester")
+        cmd = [str(self.binary), "--db", str(self.db), *map(str, args)]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, **kw)
+
+
+@pytest.fixture
+def gtmctl(tmp_path):
+    """A gtmctl bound to a new, initialised store in the test's temp directory."""
+    g = Gtmctl(tmp_path / "gtm.db")
+    g.run("init")
+    return g
+
+
+@pytest.fixture
+def zones_dir():
+    return SRCDIR / "zones"
+
+
+# ---- ports ------------------------------------------------------------------------------
+
+_port_counter = [0]
+
+
+def _worker_index():
+    wid = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(wid[2:]) if wid.startswith("gw") else 0
+
+
+def free_port():
+    """A loopback port for this worker: base + worker index, then counting up."""
+    base = 20000 + _worker_index() * 1000
+    _port_counter[0] = (_port_counter[0] + 1) % 1000
+    return base + _port_counter[0]
+
+
+# ---- daemons ----------------------------------------------------------------------------
+
+class Daemon:
+    """A gtm daemon started for one test: its log goes to a file we can read."""
+
+    def __init__(self, name, args, log_path, env=None):
+        self.name = name
+        self.args = list(map(str, args))
+        self.log_path = Path(log_path)
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.stopped_rc = None
+
+    def start(self, ready=r"\bready\b", timeout=30):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     env=self.env)
+        self.wait_log(ready, timeout=timeout)
+        return self
+
+    def log(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=10, start=0):
+        """Waits until the log (from offset start) matches pattern; returns the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log()[start:]
+            m = rx.search(text)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited ({self.proc.returncode}) before "
+                                     f"/{pattern}/:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name}: no /{pattern}/ within {timeout}s:\n"
+                                     f"{self.log()}")
+            time.sleep(0.02)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=20):
+        """SIGTERM, wait, and return the exit status (SIGKILL after timeout)."""
+        if self.proc is None or self.stopped_rc is not None:
+            return self.stopped_rc
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stopped_rc = self.proc.returncode
+        self.logf.close()
+        return self.stopped_rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.stopped_rc = self.proc.returncode if self.proc else None
+        if self.proc:
+            self.logf.close()
+
+
+@pytest.fixture
+def daemons(request, tmp_path):
+    """Starts daemons for a test; stops them all afterwards, checking that each exits 0
+    on SIGTERM with no sanitizer report, and attaches their logs when the test fails."""
+    started = []
+
+    def start(name, args, ready=r"\bready\b", env=None, timeout=30):
+        d = Daemon(name, args, tmp_path / f"{name}-{len(started)}.log", env=env)
+        started.append(d)
+        return d.start(ready=ready, timeout=timeout)
+
+    yield start
+    problems = []
+    for d in started:
+        killed = d.stopped_rc is not None and d.stopped_rc < 0
+        rc = d.stop()
+        text = d.log()
+        if SANITIZER_RE.search(text):
+            problems.append(f"{d.name}: sanitizer report:\n{text}")
+        elif rc != 0 and not killed and not getattr(d, "expect_failure", False):
+            problems.append(f"{d.name}: exit status {rc} after SIGTERM:\n{text[-4000:]}")
+        request.node.add_report_section("teardown", f"log of {d.name}", text[-20000:])
+    if problems:
+        pytest.fail("\n\n".join(problems))

@@ -1,0 +1,143 @@
+/* tests/unit/test_zonefile.c — the master file reader: directives, $INCLUDE, entry
+ * splitting (parentheses, quotes, comments, escapes) and errors naming file:line. */
+#include "config.h"
+
+#include "admin/zonefile.h"
+#include "common/err.h"
+#include <sys/stat.h>
+
+#include "unit.h"
+
+struct seen {
+    int n;
+    char lines[32][256];
+    int at[32];
+};
+
+static int collect(void *arg, const ldns_rr *lr, const char *file, int line, char *err,
+                   size_t errlen)
+{
+    (void)file, (void)err, (void)errlen;
+    struct seen *s = arg;
+    char *text = ldns_rr2str(lr);
+    if (s->n < 32) {
+        snprintf(s->lines[s->n], sizeof s->lines[0], "%s", text);
+        s->lines[s->n][strcspn(s->lines[s->n], "\n")] = '\0';
+        s->at[s->n] = line;
+    }
+    s->n++;
+    free(text);
+    return 0;
+}
+
+static int read_text(const char *text, struct seen *s, char *err, size_t errlen)
+{
+    char *dir = unit_tmpdir();
+    char *path = unit_write_file(dir, "z.zone", text);
+    memset(s, 0, sizeof *s);
+    int rc = zonefile_read(path, "example.com.", collect, s, err, errlen);
+    free(path);
+    unit_tmpdir_rm(dir);
+    return rc;
+}
+
+static void test_directives_and_entries(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[512] = "";
+    assert_int_equal(read_text("$TTL 1h\n"
+                               "@ IN SOA ns1 host ( 1 ; serial\n"
+                               "   2 3 ; comment with ( paren\n"
+                               "   4 5 )\n"
+                               "  IN NS ns1 ; blank owner: previous owner\n"
+                               "www 60 IN TXT \"semi;colon\" \"paren(\" \"quo\\\"te\"\n"
+                               "$ORIGIN sub\n"
+                               "host A 192.0.2.1\n"
+                               "$ORIGIN example.org.\n"
+                               "abs.example.com. A 192.0.2.2\n"
+                               "rel AAAA ::1\n",
+                               &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.n, 6);
+    assert_string_equal(s.lines[0],
+                        "example.com.\t3600\tIN\tSOA\tns1.example.com. host.example.com. 1 2 3 4 5");
+    assert_string_equal(s.lines[1], "example.com.\t3600\tIN\tNS\tns1.example.com.");
+    assert_string_equal(s.lines[2],
+                        "www.example.com.\t60\tIN\tTXT\t\"semi;colon\" \"paren(\" \"quo\\\"te\"");
+    assert_string_equal(s.lines[3], "host.sub.example.com.\t3600\tIN\tA\t192.0.2.1");
+    assert_string_equal(s.lines[4], "abs.example.com.\t3600\tIN\tA\t192.0.2.2");
+    assert_string_equal(s.lines[5], "rel.example.org.\t3600\tIN\tAAAA\t::1");
+    assert_int_equal(s.at[0], 2);
+    assert_int_equal(s.at[1], 5);
+    assert_int_equal(s.at[3], 8);
+}
+
+static void test_include(void **state)
+{
+    (void)state;
+    struct seen s = {0};
+    char err[512] = "";
+    char *dir = unit_tmpdir();
+    char *sub = malloc(512);
+    snprintf(sub, 512, "%s/d", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    free(unit_write_file(sub, "inc.zone", "$ORIGIN inner.example.com.\na A 192.0.2.1\n"));
+    free(unit_write_file(sub, "loop.zone", "$INCLUDE loop.zone\n"));
+    char *main_path = unit_write_file(dir, "main.zone",
+                                      "$INCLUDE d/inc.zone\n"
+                                      "b A 192.0.2.2\n"
+                                      "$INCLUDE d/inc.zone lab.example.com.\n");
+    assert_int_equal(zonefile_read(main_path, "example.com.", collect, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.lines[0], "a.inner.example.com.\t3600\tIN\tA\t192.0.2.1");
+    /* the included file's $ORIGIN does not leak back (RFC 1035 §5.1) */
+    assert_string_equal(s.lines[1], "b.example.com.\t3600\tIN\tA\t192.0.2.2");
+    assert_string_equal(s.lines[2], "a.inner.example.com.\t3600\tIN\tA\t192.0.2.1");
+
+    char *loop = unit_write_file(dir, "loop-main.zone", "$INCLUDE d/loop.zone\n");
+    assert_int_equal(zonefile_read(loop, "example.com.", collect, &s, err, sizeof err), GTM_EPARSE);
+    assert_non_null(strstr(err, "nested deeper"));
+    char *missing = unit_write_file(dir, "missing.zone", "\n\n$INCLUDE nothere.zone\n");
+    assert_true(zonefile_read(missing, "example.com.", collect, &s, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "missing.zone:3: $INCLUDE"));
+    assert_non_null(strstr(err, "No such file"));
+    free(loop);
+    free(missing);
+    free(main_path);
+    free(sub);
+    unit_tmpdir_rm(dir);
+}
+
+static void expect_error(const char *text, const char *where, const char *what)
+{
+    struct seen s;
+    char err[512] = "";
+    assert_int_not_equal(read_text(text, &s, err, sizeof err), 0);
+    if (!strstr(err, where) || !strstr(err, what))
+        fail_msg("error '%s' lacks '%s' or '%s'", err, where, what);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("a A 192.0.2.1\nb A 192.0.2\n", "z.zone:2:", "rdata");
+    expect_error("a A 192.0.2.1\n\nb TXT \"open\n\n", "z.zone:3:", "unterminated quoted");
+    expect_error("a A 192.0.2.1\nb SOA ( a b 1 2 3 4 5\n", "z.zone:2:", "'(' without ')'");
+    expect_error("a A 192.0.2.1 )\n", "z.zone:1:", "')' without '('");
+    expect_error("$TTL forever\n", "z.zone:1:", "$TTL");
+    expect_error("$FOO bar\n", "z.zone:1:", "unknown directive");
+    expect_error("$GENERATE 1-10 h$ A 192.0.2.$\n", "z.zone:1:", "$GENERATE");
+    expect_error("; comment\n$ORIGIN a..b.\n", "z.zone:2:", "$ORIGIN");
+    expect_error("x NOTATYPE 1\n", "z.zone:1:", "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_directives_and_entries),
+        cmocka_unit_test(test_include),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
