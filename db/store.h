@@ -113,6 +113,16 @@ int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner,
 int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,
                      void *arg);
 
+/* ---- snapshots ------------------------------------------------------------------ */
+
+typedef int (*store_zone_rr_fn)(void *arg, int64_t zone_id, const struct store_rr *rr);
+/* Everything gtm-dnsd compiles, in one read transaction (one consistent version):
+ * zone_fn for every zone first, then rr_fn for every record (rdata is NULL: only wire
+ * form), grouped by zone and ordered by owner and type within it. A non-zero return
+ * from a callback stops the read and is returned. */
+int store_snapshot_read(struct store *st, store_zone_fn zone_fn, store_zone_rr_fn rr_fn,
+                        void *arg);
+
 /* ---- audit ---------------------------------------------------------------------- */
 
 struct store_audit {

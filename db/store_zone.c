@@ -289,3 +289,43 @@ int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store
     sqlite3_finalize(stmt);
     return rc;
 }
+
+/* ---- snapshots ------------------------------------------------------------------ */
+
+static int snapshot_records(struct store *st, store_zone_rr_fn rr_fn, void *arg)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st,
+                            "SELECT zone_id, owner, type, ttl, wire FROM records "
+                            "ORDER BY zone_id, owner, type",
+                            &stmt);
+    if (rc)
+        return rc;
+    int src;
+    while (rc == 0 && (src = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_rr rr = {
+            .owner = store__text(stmt, 1),
+            .type = (uint16_t)sqlite3_column_int(stmt, 2),
+            .ttl_s = (uint32_t)sqlite3_column_int64(stmt, 3),
+            .wire = sqlite3_column_blob(stmt, 4),
+            .wire_len = (size_t)sqlite3_column_bytes(stmt, 4),
+        };
+        rc = rr_fn(arg, sqlite3_column_int64(stmt, 0), &rr);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store__fail(st, src, "reading records");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int store_snapshot_read(struct store *st, store_zone_fn zone_fn, store_zone_rr_fn rr_fn,
+                        void *arg)
+{
+    int rc = store_read_begin(st);
+    if (rc)
+        return rc;
+    if ((rc = store_zone_foreach(st, zone_fn, arg)) == 0)
+        rc = snapshot_records(st, rr_fn, arg);
+    store_tx_end(st, false);
+    return rc;
+}

@@ -178,3 +178,43 @@ def daemons(request, tmp_path):
         request.node.add_report_section("teardown", f"log of {d.name}", text[-20000:])
     if problems:
         pytest.fail("\n\n".join(problems))
+
+
+# ---- gtm-dnsd ---------------------------------------------------------------------------
+
+class Dnsd:
+    """A running gtm-dnsd on 127.0.0.1 and [::1] at one port, with query helpers."""
+
+    def __init__(self, daemon, port, db):
+        self.daemon = daemon
+        self.port = port
+        self.db = db
+
+    def query(self, qname, qtype="A", tcp=False, addr="127.0.0.1", timeout=3, **make_kw):
+        """Sends a query (dnspython message or name/type) and returns the response."""
+        import dns.message
+        import dns.query
+        q = qname if isinstance(qname, dns.message.Message) else \
+            dns.message.make_query(qname, qtype, **make_kw)
+        if tcp:
+            return dns.query.tcp(q, addr, port=self.port, timeout=timeout)
+        return dns.query.udp(q, addr, port=self.port, timeout=timeout, ignore_unexpected=True)
+
+    def log(self):
+        return self.daemon.log()
+
+
+@pytest.fixture
+def dnsd(daemons, tmp_path):
+    """Factory: dnsd(db, *extra_args) starts gtm-dnsd on a fresh port (UDP+TCP on
+    127.0.0.1 and [::1]) serving the store db, and waits for its ready line."""
+
+    def start(db, *extra, threads=2, ready=r"\bready\b"):
+        port = free_port()
+        args = [BUILDDIR / "gtm-dnsd", "--db", db, "--listen", f"127.0.0.1:{port}",
+                "--listen", f"[::1]:{port}", "--threads", str(threads), "--foreground",
+                "--log-level", "debug", *extra]
+        d = daemons("gtm-dnsd", args, ready=ready)
+        return Dnsd(d, port, db)
+
+    return start

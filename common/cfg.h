@@ -1,0 +1,56 @@
+/* common/cfg.h — the one option parser of the gtm daemons: a table of options (name,
+ * type, default, help, where it goes in the daemon's config struct) read from the
+ * command line (--name VALUE) and from a config file ("name value" lines, '#'
+ * comments), which the command line overrides. The same table prints --help and is
+ * what the sample config and the man page list. main() only, before threads start. */
+#ifndef GTM_COMMON_CFG_H
+#define GTM_COMMON_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum cfg_type {
+    CFG_STR,  /* char *, owned by the config */
+    CFG_UINT, /* uint32_t in [min, max] */
+    CFG_FLAG, /* bool, no value; in a file: "name yes|no" */
+    CFG_LIST, /* struct cfg_list: repeatable; a given value replaces the default, whose
+               * values are separated by blanks */
+};
+
+struct cfg_list {
+    char **v;
+    size_t n;
+};
+
+struct cfg_opt {
+    const char *name; /* long option without "--", and the config-file key */
+    enum cfg_type type;
+    size_t offset;   /* of the field in the config struct */
+    const char *def; /* default as text, NULL for none */
+    const char *arg; /* placeholder for --help ("ADDR:PORT") */
+    const char *help;
+    uint32_t min, max; /* CFG_UINT bounds */
+};
+
+/* Sets every option to its default. */
+void cfg_defaults(const struct cfg_opt *table, void *cfg);
+/* Reads path; returns 0, or GTM_EPARSE / -errno with "FILE:LINE: what" in err. Options
+ * in set_by_args (names given on the command line) are skipped: the command line wins. */
+int cfg_parse_file(const struct cfg_opt *table, void *cfg, const char *path,
+                   const struct cfg_list *set_by_args, char *err, size_t errlen);
+/* Parses argv[1..]. The options --help, --version, --check-config and --config FILE
+ * are not in the table: *help, *version, *check and *config_path report them. Names of
+ * the options given go to *given (free with cfg_list_free). Returns 0 or GTM_EPARSE
+ * with err. */
+int cfg_parse_args(const struct cfg_opt *table, void *cfg, int argc, char **argv, bool *help,
+                   bool *version, bool *check, char **config_path, struct cfg_list *given,
+                   char *err, size_t errlen);
+/* Prints the options, their defaults and help. */
+void cfg_usage(const struct cfg_opt *table, FILE *f);
+/* Frees the strings and lists the config owns. */
+void cfg_free(const struct cfg_opt *table, void *cfg);
+void cfg_list_free(struct cfg_list *l);
+
+#endif

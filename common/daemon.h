@@ -1,0 +1,20 @@
+/* common/daemon.h — what gtm-dnsd and gtm-healthd do around start-up: detaching from
+ * the terminal (the parent waits until the child says it is serving, so a failure
+ * still reaches the operator's shell), the pid file, and dropping privileges.
+ * main() only, before other threads exist. */
+#ifndef GTM_COMMON_DAEMON_H
+#define GTM_COMMON_DAEMON_H
+
+/* Forks. The parent waits for daemon_notify() and exits with the status it gets; the
+ * child returns 0 with *notify_fd set, in a new session with stdio on /dev/null.
+ * Returns -errno if the fork fails (still in the foreground). */
+int daemon_detach(int *notify_fd);
+/* Tells the waiting parent the child's start-up status (0: serving) and closes fd.
+ * Does nothing for fd < 0. */
+void daemon_notify(int fd, int status);
+/* Writes the process id to path. 0 or -errno. */
+int daemon_pidfile(const char *path);
+/* setgid/initgroups/setuid to user. 0, or -errno / GTM_ENOTFOUND. */
+int daemon_drop_privileges(const char *user);
+
+#endif

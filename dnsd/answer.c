@@ -1,0 +1,151 @@
+/* dnsd/answer.c — what goes into each section of an IN-class answer (see answer.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "common/dname.h"
+#include "dnsd/answer.h"
+
+#define TYPE_A 1
+#define TYPE_NS 2
+#define TYPE_CNAME 5
+#define TYPE_SOA 6
+#define TYPE_AAAA 28
+#define TYPE_RRSIG 46
+#define TYPE_NSEC 47
+#define TYPE_ANY 255
+/* CNAME chains longer than this inside one zone are a loop or a mistake; we answer
+ * with what we have (as Knot and NSD do). */
+#define CNAME_CHAIN_MAX 8
+
+/* Fails the answer as truncated when an answer/authority RRset does not fit. */
+static void put_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t len,
+                      const struct snap_rrset *rs, uint32_t ttl, struct answer_result *r)
+{
+    if (r->truncated)
+        return;
+    if (msg_rrset(m, sec, owner, len, rs, ttl) != 0)
+        r->truncated = true;
+}
+
+/* A and AAAA of the targets of an NS/MX/SRV RRset, each target once. Glue that does not
+ * fit is left out without truncation (RFC 2181 §9), except below a zone cut, where a
+ * referral is useless without it (RFC 9471). */
+static void put_additional(struct msg *m, const struct snap_rrset *rs, const struct snap_zone *zone,
+                           struct answer_result *r)
+{
+    static const uint16_t types[] = {TYPE_A, TYPE_AAAA};
+    if (!rs->targets)
+        return;
+    for (uint16_t i = 0; i < rs->count; i++) {
+        const struct snap_node *t = rs->targets[i];
+        bool seen = false;
+        if (!t || t->zone != zone)
+            continue;
+        for (uint16_t k = 0; k < i && !seen; k++)
+            seen = rs->targets[k] == t;
+        for (size_t k = 0; k < 2 && !seen; k++) {
+            const struct snap_rrset *glue = snap_node_rrset(t, types[k]);
+            if (glue && msg_rrset(m, MSG_ADDITIONAL, t->name, t->name_len, glue, glue->ttl_s) &&
+                t->cut)
+                r->truncated = true;
+        }
+    }
+}
+
+static void put_soa(struct msg *m, const struct snap_zone *z, struct answer_result *r)
+{
+    put_rrset(m, MSG_AUTHORITY, z->apex->name, z->apex->name_len, z->soa, z->neg_ttl_s, r);
+}
+
+static void referral(struct msg *m, const struct snap_node *cut, struct answer_result *r)
+{
+    const struct snap_rrset *ns = snap_node_rrset(cut, TYPE_NS);
+    r->aa = false;
+    put_rrset(m, MSG_AUTHORITY, cut->name, cut->name_len, ns, ns->ttl_s, r);
+    if (!r->truncated)
+        put_additional(m, ns, cut->zone, r);
+}
+
+/* RFC 8482 §4.1: one RRset stands for the node; RRSIG and NSEC are never it. */
+static const struct snap_rrset *any_rrset(const struct snap_node *n)
+{
+    for (uint16_t i = 0; i < n->nrrsets; i++)
+        if (n->rrsets[i].type != TYPE_RRSIG && n->rrsets[i].type != TYPE_NSEC)
+            return &n->rrsets[i];
+    return NULL;
+}
+
+/* The target of a CNAME RRset's record, lower-cased into out. Returns its length. */
+static size_t cname_target(const struct snap_rrset *cname, uint8_t *out)
+{
+    uint16_t rdlen;
+    memcpy(&rdlen, cname->data, 2);
+    memcpy(out, cname->data + 2, rdlen);
+    dname_lower(out);
+    return rdlen;
+}
+
+void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, struct answer_result *r)
+{
+    uint8_t chain[CNAME_CHAIN_MAX][DNAME_WIRE_MAX];
+    const uint8_t *owner = m->qname;
+    size_t owner_len = m->qname_len;
+    const struct snap_zone *zone = NULL;
+    struct snap_result res;
+    *r = (struct answer_result){RCODE_NOERROR, false, false};
+
+    for (int hop = 0;; hop++) {
+        snap_lookup(s, owner, owner_len, qtype, &res);
+        if (hop == 0) {
+            if (res.match == SNAP_REFUSED) {
+                r->rcode = RCODE_REFUSED;
+                return;
+            }
+            zone = res.zone;
+            r->aa = true;
+        } else if (res.zone != zone) {
+            return; /* the chain leaves the zone: the resolver follows it */
+        }
+        switch (res.match) {
+        case SNAP_REFUSED:
+            return;
+        case SNAP_DELEGATION:
+            if (hop == 0)
+                referral(m, res.node, r);
+            return; /* a CNAME into a delegated name: the resolver follows it */
+        case SNAP_NXDOMAIN:
+            /* RFC 6604 §3: the RCODE describes the last name of the chain */
+            r->rcode = RCODE_NXDOMAIN;
+            put_soa(m, zone, r);
+            return;
+        case SNAP_EXACT:
+        case SNAP_WILDCARD:
+            break;
+        }
+        const struct snap_node *node = res.node;
+        const struct snap_rrset *rs =
+            qtype == TYPE_ANY ? any_rrset(node) : snap_node_rrset(node, qtype);
+        if (rs) {
+            put_rrset(m, MSG_ANSWER, owner, owner_len, rs, rs->ttl_s, r);
+            if (!r->truncated)
+                put_additional(m, rs, zone, r);
+            return;
+        }
+        const struct snap_rrset *cname = snap_node_rrset(node, TYPE_CNAME);
+        if (!cname) {
+            put_soa(m, zone, r); /* NODATA */
+            return;
+        }
+        put_rrset(m, MSG_ANSWER, owner, owner_len, cname, cname->ttl_s, r);
+        if (r->truncated || hop == CNAME_CHAIN_MAX - 1)
+            return;
+        owner_len = cname_target(cname, chain[hop]);
+        owner = chain[hop];
+        if (owner_len == m->qname_len && memcmp(owner, m->qname, owner_len) == 0)
+            return; /* a loop back to the question: stop after writing it once */
+        for (int k = 0; k < hop; k++)
+            if (memcmp(chain[k], owner, owner_len) == 0)
+                return;
+    }
+}

@@ -1,0 +1,33 @@
+/* dnsd/answer.h — the authoritative answer for a class IN question: exact matches,
+ * CNAME chasing inside the zone, wildcards (RFC 4592), referrals with glue, NODATA and
+ * NXDOMAIN with the SOA (RFC 2308), minimal ANY (RFC 8482), additional A/AAAA for
+ * NS, MX and SRV targets. Worker threads, per query: no allocation, no locks. */
+#ifndef GTM_DNSD_ANSWER_H
+#define GTM_DNSD_ANSWER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dnsd/msg.h"
+#include "dnsd/snap.h"
+
+enum {
+    RCODE_NOERROR = 0,
+    RCODE_FORMERR = 1,
+    RCODE_SERVFAIL = 2,
+    RCODE_NXDOMAIN = 3,
+    RCODE_NOTIMP = 4,
+    RCODE_REFUSED = 5,
+    RCODE_BADVERS = 16, /* RFC 6891 §6.1.3: needs the OPT record's extended bits */
+};
+
+struct answer_result {
+    int rcode;
+    bool aa;        /* authoritative */
+    bool truncated; /* an answer or authority RRset did not fit */
+};
+
+/* Writes the sections for qname (m->qname) / qtype into m. */
+void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, struct answer_result *out);
+
+#endif

@@ -1,0 +1,154 @@
+/* dnsd/conf.c — gtm-dnsd's option table and the checks that derive addresses and
+ * NSID bytes from it. main() only. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "dnsd/conf.h"
+
+#define OFF(f) offsetof(struct dnsd_cfg, f)
+
+const struct cfg_opt dnsd_cfg_table[] = {
+    {"db", CFG_STR, OFF(db), "/var/lib/gtm/gtm.db", "PATH",
+     "the store to serve ($GTM_DB when not given)", 0, 0},
+    {"listen", CFG_LIST, OFF(listen), "0.0.0.0:53 [::]:53", "ADDR:PORT",
+     "address to answer on, UDP and TCP; repeatable; IPv6 as [::1]:53", 0, 0},
+    {"threads", CFG_UINT, OFF(threads), "0", "N", "worker threads, 0 for one per CPU", 0, 256},
+    {"log-level", CFG_STR, OFF(log_level), "info", "LEVEL", "debug, info, warn or error", 0, 0},
+    {"syslog", CFG_FLAG, OFF(syslog), NULL, NULL, "log to syslog instead of stderr", 0, 0},
+    {"nsid", CFG_STR, OFF(nsid), NULL, "STRING",
+     "NSID (RFC 5001) to send when asked; 0x-prefixed for hex bytes", 0, 0},
+    {"identity", CFG_STR, OFF(identity), NULL, "STRING",
+     "answer for CH TXT id.server and hostname.bind (else REFUSED)", 0, 0},
+    {"server-version", CFG_STR, OFF(server_version), NULL, "STRING",
+     "answer for CH TXT version.bind and version.server (else REFUSED)", 0, 0},
+    {"foreground", CFG_FLAG, OFF(foreground), NULL, NULL,
+     "stay in the foreground (else detach after binding)", 0, 0},
+    {"pidfile", CFG_STR, OFF(pidfile), NULL, "PATH", "write the process id here", 0, 0},
+    {"user", CFG_STR, OFF(user), NULL, "USER", "drop privileges to USER after binding", 0, 0},
+    {"edns-size", CFG_UINT, OFF(edns_size), "1232", "BYTES",
+     "largest UDP response (DNS flag day 2020: 1232 avoids fragmentation)", 512, 4096},
+    {"tcp-idle-timeout", CFG_UINT, OFF(tcp_idle_timeout_s), "10", "SECONDS",
+     "close TCP connections idle this long (RFC 7766 section 6.2.3)", 1, 3600},
+    {"tcp-max-conns", CFG_UINT, OFF(tcp_max_conns), "1024", "N",
+     "open TCP connections across all threads; the newest past it are closed", 1, 1000000},
+    {"reload-interval-ms", CFG_UINT, OFF(reload_interval_ms), "100", "MS",
+     "how often the store is checked for changes", 10, 10000},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
+};
+
+int dnsd_listen_parse(const char *text, struct dnsd_listen *l)
+{
+    char host[64];
+    const char *port_text = NULL;
+    memset(l, 0, sizeof *l);
+    if (strlen(text) >= sizeof host)
+        return GTM_EPARSE;
+    snprintf(l->text, sizeof l->text, "%s", text);
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close)
+            return GTM_EPARSE;
+        snprintf(host, sizeof host, "%.*s", (int)(close - text - 1), text + 1);
+        if (close[1] == ':')
+            port_text = close + 2;
+        else if (close[1] != '\0')
+            return GTM_EPARSE;
+    } else {
+        const char *colon = strrchr(text, ':');
+        if (colon && strchr(text, ':') != colon)
+            return GTM_EPARSE; /* bare IPv6 needs brackets when a port follows */
+        snprintf(host, sizeof host, "%.*s", colon ? (int)(colon - text) : (int)strlen(text), text);
+        port_text = colon ? colon + 1 : NULL;
+    }
+    unsigned long port = 53;
+    if (port_text) {
+        char *end = NULL;
+        port = strtoul(port_text, &end, 10);
+        if (!*port_text || *end || port == 0 || port > 65535)
+            return GTM_EPARSE;
+    }
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&l->addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&l->addr;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        l->addr_len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        l->addr_len = sizeof *in6;
+    } else {
+        return GTM_EPARSE;
+    }
+    return 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
+{
+    if (cfg->listen.n == 0 || cfg->listen.n > DNSD_MAX_LISTEN) {
+        snprintf(err, errlen, "give 1 to %d --listen addresses", DNSD_MAX_LISTEN);
+        return GTM_EPARSE;
+    }
+    cfg->naddrs = 0;
+    for (size_t i = 0; i < cfg->listen.n; i++) {
+        if (dnsd_listen_parse(cfg->listen.v[i], &cfg->addrs[cfg->naddrs++]) != 0) {
+            snprintf(err, errlen,
+                     "--listen '%s': not ADDRESS[:PORT] (IPv6 in brackets: [::1]:53)",
+                     cfg->listen.v[i]);
+            return GTM_EPARSE;
+        }
+    }
+    cfg->nsid_len = 0;
+    if (cfg->nsid) {
+        const char *n = cfg->nsid;
+        if (strncmp(n, "0x", 2) == 0) {
+            size_t digits = strlen(n + 2);
+            if (digits == 0 || digits % 2 || digits / 2 > DNSD_NSID_MAX)
+                goto bad_nsid;
+            for (size_t i = 0; i < digits / 2; i++) {
+                int hi = hex_value(n[2 + 2 * i]), lo = hex_value(n[3 + 2 * i]);
+                if (hi < 0 || lo < 0)
+                    goto bad_nsid;
+                cfg->nsid_bytes[i] = (uint8_t)(hi << 4 | lo);
+            }
+            cfg->nsid_len = digits / 2;
+        } else {
+            if (strlen(n) == 0 || strlen(n) > DNSD_NSID_MAX)
+                goto bad_nsid;
+            memcpy(cfg->nsid_bytes, n, strlen(n));
+            cfg->nsid_len = strlen(n);
+        }
+    }
+    if ((cfg->identity && strlen(cfg->identity) > 255) ||
+        (cfg->server_version && strlen(cfg->server_version) > 255)) {
+        snprintf(err, errlen, "--identity and --server-version hold at most 255 characters");
+        return GTM_EPARSE;
+    }
+    if (cfg->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->threads = n > 0 ? (uint32_t)n : 1;
+    }
+    return 0;
+bad_nsid:
+    snprintf(err, errlen, "--nsid: 1 to %d characters, or 0x and an even number of hex digits",
+             DNSD_NSID_MAX);
+    return GTM_EPARSE;
+}

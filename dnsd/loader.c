@@ -1,0 +1,179 @@
+/* dnsd/loader.c — the store watcher and snapshot publisher (see loader.h). Loader
+ * thread: the only dnsd thread that touches SQLite after start-up. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "db/store.h"
+#include "dnsd/loader.h"
+
+/* A reader on a WAL store is never blocked by writers; a short timeout covers
+ * checkpoints and recovery, and the next poll tries again. */
+#define LOADER_BUSY_TIMEOUT_MS 200
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Logs a problem once until it changes or goes away. */
+static void trouble(struct loader *l, const char *msg)
+{
+    if (strcmp(l->last_error, msg) == 0)
+        return;
+    snprintf(l->last_error, sizeof l->last_error, "%s", msg);
+    struct snap *cur = l->rcu ? rcu_current(l->rcu) : NULL;
+    log_warn("store %s: %s; still serving the last good snapshot (generation %llu)", l->path, msg,
+             cur ? (unsigned long long)cur->generation : 0ull);
+}
+
+static int open_store(struct loader *l, char *msg, size_t msglen)
+{
+    struct stat sb;
+    int rc = store_open(l->path, STORE_READ, &l->st, msg, msglen);
+    if (rc)
+        return rc;
+    store_busy_timeout_set(l->st, LOADER_BUSY_TIMEOUT_MS);
+    if (stat(l->path, &sb) == 0) {
+        l->dev = sb.st_dev;
+        l->ino = sb.st_ino;
+    }
+    l->data_version = -1; /* compile at least once on a new connection */
+    return 0;
+}
+
+/* Compiles a snapshot if the store changed (or force). *out: the new one, or NULL. */
+static int maybe_compile(struct loader *l, bool force, struct snap **out, char *msg, size_t msglen)
+{
+    struct stat sb;
+    int64_t version = 0;
+    int rc;
+    *out = NULL;
+    if (l->st && (stat(l->path, &sb) != 0 || sb.st_dev != l->dev || sb.st_ino != l->ino)) {
+        /* deleted or replaced: the old file may still be readable, but it is no longer
+         * the store; reopen (which fails while the path is missing) */
+        store_close(l->st);
+        l->st = NULL;
+    }
+    if (!l->st && (rc = open_store(l, msg, msglen)))
+        return rc;
+    if ((rc = store_data_version(l->st, &version))) {
+        snprintf(msg, msglen, "%s", store_errmsg(l->st));
+        store_close(l->st); /* a fresh connection next time */
+        l->st = NULL;
+        return rc;
+    }
+    if (!force && version == l->data_version)
+        return 0;
+    rc = snap_compile(l->st, l->generation + 1, out, msg, msglen);
+    /* after a failure too: the same data would fail again; wait for the next change */
+    l->data_version = version;
+    if (rc)
+        return rc;
+    l->generation++;
+    return 0;
+}
+
+int loader_init(struct loader *l, const char *path, uint32_t interval_ms, struct snap **first,
+                char *msg, size_t msglen)
+{
+    memset(l, 0, sizeof *l);
+    l->path = path;
+    l->interval_ms = interval_ms;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    uint64_t t0 = now_ms();
+    int rc = maybe_compile(l, true, first, msg, msglen);
+    if (rc == 0)
+        log_info("loaded %zu zones, %zu records (%zu names) from %s in %llu ms", (*first)->nzones,
+                 (*first)->nrecords, (*first)->nnodes, path,
+                 (unsigned long long)(now_ms() - t0));
+    return rc;
+}
+
+static void *loader_main(void *arg)
+{
+    struct loader *l = arg;
+    char msg[512];
+    pthread_mutex_lock(&l->mu);
+    while (!l->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)l->interval_ms * 1000000u;
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        if (!l->forced)
+            pthread_cond_timedwait(&l->cv, &l->mu, &until);
+        if (l->stop)
+            break;
+        bool force = l->forced;
+        l->forced = false;
+        pthread_mutex_unlock(&l->mu);
+
+        struct snap *next = NULL;
+        uint64_t t0 = now_ms();
+        int rc = maybe_compile(l, force, &next, msg, sizeof msg);
+        if (rc) {
+            trouble(l, msg);
+        } else if (next) {
+            uint64_t compiled = now_ms();
+            struct snap *old = rcu_publish(l->rcu, next);
+            log_info("reloaded generation %llu%s: %zu zones, %zu records (%zu names); compiled "
+                     "in %llu ms, swapped in %llu ms",
+                     (unsigned long long)next->generation, force ? " (forced)" : "", next->nzones,
+                     next->nrecords, next->nnodes, (unsigned long long)(compiled - t0),
+                     (unsigned long long)(now_ms() - compiled));
+            snap_free(old);
+            if (l->last_error[0]) {
+                log_info("store %s is usable again", l->path);
+                l->last_error[0] = '\0';
+            }
+        } else if (l->last_error[0]) {
+            log_info("store %s is usable again", l->path);
+            l->last_error[0] = '\0';
+        }
+        pthread_mutex_lock(&l->mu);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+int loader_start(struct loader *l, struct rcu *rcu)
+{
+    l->rcu = rcu;
+    int rc = pthread_create(&l->thread, NULL, loader_main, l);
+    l->running = rc == 0;
+    return -rc;
+}
+
+void loader_reload(struct loader *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->forced = true;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void loader_fini(struct loader *l)
+{
+    if (l->running) {
+        pthread_mutex_lock(&l->mu);
+        l->stop = true;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thread, NULL);
+        l->running = false;
+    }
+    store_close(l->st);
+    l->st = NULL;
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+}

@@ -1,0 +1,49 @@
+/* dnsd/loader.h — keeps the served snapshot in step with the store. Its own thread
+ * polls the store cheaply (PRAGMA data_version, and the file's identity for a replaced
+ * or deleted store), compiles a new snapshot when it changed, publishes it through
+ * dnsd/rcu.h and frees the old one. A missing, locked, corrupt or half-migrated store
+ * changes nothing: the last good snapshot keeps serving and the log says why. */
+#ifndef GTM_DNSD_LOADER_H
+#define GTM_DNSD_LOADER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dnsd/rcu.h"
+#include "dnsd/snap.h"
+
+struct store;
+
+struct loader {
+    const char *path;
+    uint32_t interval_ms;
+    struct rcu *rcu;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;   /* under mu */
+    bool forced; /* under mu: SIGHUP asked for a reload */
+    bool running;
+    /* loader thread only */
+    struct store *st;
+    dev_t dev;
+    ino_t ino;
+    int64_t data_version;
+    uint64_t generation;
+    char last_error[512]; /* logged once, not every poll */
+};
+
+/* Opens the store at path and compiles the first snapshot into *first, synchronously.
+ * Returns 0, or an error with msg (start-up with no usable store is fatal). */
+int loader_init(struct loader *l, const char *path, uint32_t interval_ms, struct snap **first,
+                char *msg, size_t msglen);
+/* Starts the loader thread, publishing through rcu. */
+int loader_start(struct loader *l, struct rcu *rcu);
+/* Asks for a reload now (any thread, e.g. on SIGHUP). */
+void loader_reload(struct loader *l);
+/* Stops and joins the thread; closes the store. */
+void loader_fini(struct loader *l);
+
+#endif

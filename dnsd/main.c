@@ -1,0 +1,257 @@
+/* dnsd/main.c — gtm-dnsd: options, the first snapshot, sockets, privileges, the
+ * worker threads and the loader thread, then the main loop, which owns the signals:
+ * TERM/INT stop (workers finish what they owe, everything is freed, exit 0), HUP forces
+ * a reload, USR1 logs the query counters. Start-up failures exit non-zero with a
+ * message an operator can act on; after start-up nothing is fatal. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "common/cfg.h"
+#include "common/daemon.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "dnsd/conf.h"
+#include "dnsd/loader.h"
+#include "dnsd/rcu.h"
+#include "dnsd/worker.h"
+
+struct dnsd {
+    struct dnsd_cfg cfg;
+    struct loader loader;
+    struct rcu rcu;
+    struct worker *workers;
+    size_t nworkers; /* initialised */
+    size_t nstarted; /* running threads */
+    _Atomic unsigned tcp_conns;
+    uv_loop_t loop;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gtm-dnsd [--db PATH] [--listen ADDR:PORT]... [--threads N] "
+               "[--log-level LEVEL] [--nsid STRING] [--foreground] [options]\n\n"
+               "gtm's authoritative DNS server: answers from the zones of the store, and\n"
+               "reloads their changes within a second without dropping a query.\n\n"
+               "Options (also as \"name value\" lines in a --config file):\n");
+    cfg_usage(dnsd_cfg_table, f);
+}
+
+static void log_stats(struct dnsd *d, const char *when)
+{
+    struct query_stats s = {0};
+    for (size_t i = 0; i < d->nstarted; i++)
+        worker_stats_add(&d->workers[i], &s);
+    log_info("%squeries %llu (udp %llu, tcp %llu): noerror %llu, nxdomain %llu, refused %llu, "
+             "formerr %llu, notimp %llu, badvers %llu; truncated %llu, dropped %llu, edns %llu, "
+             "nsid %llu",
+             when, (unsigned long long)s.queries, (unsigned long long)s.udp,
+             (unsigned long long)s.tcp, (unsigned long long)s.rcode[0],
+             (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
+             (unsigned long long)s.rcode[1], (unsigned long long)s.rcode[4],
+             (unsigned long long)s.rcode[16], (unsigned long long)s.truncated,
+             (unsigned long long)s.dropped, (unsigned long long)s.edns,
+             (unsigned long long)s.nsid);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct dnsd *d = h->data;
+    log_info("%s: stopping", strsignal(signum));
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    uv_close((uv_handle_t *)&d->sig_usr1, NULL);
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+    struct dnsd *d = h->data;
+    (void)signum;
+    log_info("SIGHUP: reloading the store");
+    loader_reload(&d->loader);
+}
+
+static void on_usr1(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    log_stats(h->data, "");
+}
+
+static int parse_options(struct dnsd *d, int argc, char **argv)
+{
+    bool help = false, version = false, check = false;
+    char *config_path = NULL, err[512] = "";
+    struct cfg_list given = {0};
+    enum log_level level;
+    int rc = 2;
+    cfg_defaults(dnsd_cfg_table, &d->cfg);
+    if (getenv("GTM_DB") && *getenv("GTM_DB")) {
+        free(d->cfg.db);
+        d->cfg.db = xstrdup(getenv("GTM_DB"));
+    }
+    if (cfg_parse_args(dnsd_cfg_table, &d->cfg, argc, argv, &help, &version, &check,
+                       &config_path, &given, err, sizeof err) != 0)
+        goto bad;
+    if (help) {
+        usage(stdout);
+        rc = 0;
+        goto out;
+    }
+    if (version) {
+        printf("gtm-dnsd (gtm) %s\n", PACKAGE_VERSION);
+        rc = 0;
+        goto out;
+    }
+    if (config_path &&
+        cfg_parse_file(dnsd_cfg_table, &d->cfg, config_path, &given, err, sizeof err) != 0)
+        goto bad;
+    if (dnsd_cfg_finish(&d->cfg, err, sizeof err) != 0)
+        goto bad;
+    if (log_level_parse(d->cfg.log_level, &level) != 0) {
+        snprintf(err, sizeof err, "--log-level: '%s' is not debug, info, warn or error",
+                 d->cfg.log_level);
+        goto bad;
+    }
+    log_level_set(level);
+    if (check) {
+        printf("gtm-dnsd: configuration OK%s%s\n", config_path ? " in " : "",
+               config_path ? config_path : "");
+        rc = 0;
+        goto out;
+    }
+    rc = -1; /* go on */
+    goto out;
+bad:
+    fprintf(stderr, "gtm-dnsd: %s\nRun 'gtm-dnsd --help' for the options.\n", err);
+out:
+    free(config_path);
+    cfg_list_free(&given);
+    return rc;
+}
+
+/* Everything after the options; returns the exit status. */
+static int run(struct dnsd *d)
+{
+    char msg[512];
+    struct snap *first = NULL;
+    int notify_fd = -1, rc;
+
+    if (!d->cfg.foreground) {
+        if ((rc = daemon_detach(&notify_fd))) {
+            log_err("cannot detach: %s", strerror(-rc));
+            return 1;
+        }
+        if (!d->cfg.syslog)
+            log_open("gtm-dnsd", true); /* stderr is /dev/null now */
+    }
+    if ((rc = loader_init(&d->loader, d->cfg.db, d->cfg.reload_interval_ms, &first, msg,
+                          sizeof msg))) {
+        log_err("cannot start: %s", msg);
+        goto fail;
+    }
+    rcu_init(&d->rcu, d->cfg.threads, first);
+    d->workers = xcalloc(d->cfg.threads, sizeof *d->workers);
+    for (; d->nworkers < d->cfg.threads; d->nworkers++) {
+        if ((rc = worker_init(&d->workers[d->nworkers], (int)d->nworkers, &d->cfg, &d->rcu,
+                              &d->tcp_conns, msg, sizeof msg))) {
+            log_err("cannot start: %s", msg);
+            d->nworkers++; /* its loop exists: clean it up too */
+            goto fail;
+        }
+    }
+    if (d->cfg.pidfile && (rc = daemon_pidfile(d->cfg.pidfile))) {
+        log_err("cannot start: pid file %s: %s", d->cfg.pidfile, strerror(-rc));
+        goto fail;
+    }
+    if (d->cfg.user && (rc = daemon_drop_privileges(d->cfg.user))) {
+        log_err("cannot start: dropping privileges to %s: %s", d->cfg.user,
+                rc == GTM_ENOTFOUND ? "no such user" : strerror(-rc));
+        goto fail;
+    }
+    uv_loop_init(&d->loop);
+    uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup, &d->sig_usr1};
+    uv_signal_cb cbs[] = {on_stop_signal, on_stop_signal, on_hup, on_usr1};
+    int signums[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+    for (size_t i = 0; i < 4; i++) {
+        uv_signal_init(&d->loop, sigs[i]);
+        sigs[i]->data = d;
+        uv_signal_start(sigs[i], cbs[i], signums[i]);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = loader_start(&d->loader, &d->rcu))) {
+        log_err("cannot start the loader thread: %s", strerror(-rc));
+        goto fail_loop;
+    }
+    for (; d->nstarted < d->nworkers; d->nstarted++) {
+        if ((rc = worker_start(&d->workers[d->nstarted]))) {
+            log_err("cannot start worker %zu: %s", d->nstarted, strerror(-rc));
+            goto fail_loop;
+        }
+    }
+    char addrs[512] = "";
+    for (size_t i = 0; i < d->cfg.naddrs; i++)
+        snprintf(addrs + strlen(addrs), sizeof addrs - strlen(addrs), "%s%s", i ? " " : "",
+                 d->cfg.addrs[i].text);
+    log_info("ready: %zu zones, %zu records; %u threads on %s (udp+tcp)", first->nzones,
+             first->nrecords, d->cfg.threads, addrs);
+    daemon_notify(notify_fd, 0);
+    notify_fd = -1;
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    rc = 0;
+    goto stop;
+fail_loop:
+    for (size_t i = 0; i < 4; i++)
+        uv_close((uv_handle_t *)sigs[i], NULL);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    rc = 1;
+stop:
+    for (size_t i = 0; i < d->nstarted; i++)
+        worker_stop(&d->workers[i]);
+    for (size_t i = 0; i < d->nstarted; i++)
+        worker_join(&d->workers[i]);
+    if (rc == 0)
+        log_stats(d, "stopped after ");
+    if (uv_loop_close(&d->loop) != 0)
+        log_err("main loop closed with handles open");
+    goto cleanup;
+fail:
+    rc = 1;
+cleanup:
+    /* workers that never ran: close their handles on their own loops */
+    for (size_t i = d->nstarted; i < d->nworkers; i++) {
+        worker_stop(&d->workers[i]);
+        uv_run(&d->workers[i].loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d->workers[i].loop);
+    }
+    loader_fini(&d->loader);
+    if (d->rcu.readers) {
+        snap_free(rcu_current(&d->rcu));
+        rcu_fini(&d->rcu);
+    } else {
+        snap_free(first);
+    }
+    free(d->workers);
+    daemon_notify(notify_fd, rc);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static struct dnsd d;
+    log_open("gtm-dnsd", false);
+    int rc = parse_options(&d, argc, argv);
+    if (rc < 0) {
+        if (d.cfg.syslog)
+            log_open("gtm-dnsd", true);
+        rc = run(&d);
+    }
+    cfg_free(dnsd_cfg_table, &d.cfg);
+    return rc;
+}

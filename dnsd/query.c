@@ -1,0 +1,229 @@
+/* dnsd/query.c — parsing a query and framing its response (see query.h). Hostile
+ * bytes are read only through common/wire.h. */
+#include "config.h"
+
+#include <string.h>
+
+#include "common/wire.h"
+#include "dnsd/answer.h"
+#include "dnsd/query.h"
+
+#define OPCODE_QUERY 0
+#define CLASS_IN 1
+#define CLASS_CH 3
+#define TYPE_TXT 16
+#define TYPE_OPT 41
+#define TYPE_IXFR 251
+#define TYPE_AXFR 252
+#define TYPE_MAILB 253
+#define TYPE_MAILA 254
+#define TYPE_ANY 255
+#define EDNS_OPT_NSID 3
+/* Fixed part of an OPT record: root owner, type, class, TTL, RDLENGTH. */
+#define OPT_FIXED_LEN 11
+#define OPT_DO 0x8000
+
+/* What the EDNS OPT record of the query said. */
+struct edns {
+    bool present;
+    bool nsid;       /* NSID requested */
+    bool do_bit;
+    uint8_t version;
+    uint16_t udp_size;
+};
+
+static inline uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* RFC 6891 §6.1: one OPT record, owner root; its options in RDATA. Returns 0 or
+ * GTM_EPARSE (then FORMERR). */
+static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e)
+{
+    uint16_t cls, rdlen;
+    uint32_t ttl;
+    const uint8_t *rdata;
+    if (e->present || rd->buf[owner_at] != 0 || wire_rd_u16(rd, &cls) ||
+        wire_rd_u32(rd, &ttl) || wire_rd_u16(rd, &rdlen) || wire_rd_bytes(rd, rdlen, &rdata))
+        return GTM_EPARSE;
+    e->present = true;
+    e->udp_size = cls < DNS_UDP_CLASSIC ? DNS_UDP_CLASSIC : cls;
+    e->version = (uint8_t)(ttl >> 16);
+    e->do_bit = (ttl & OPT_DO) != 0;
+    struct wire_rd opts;
+    wire_rd_init(&opts, rdata, rdlen);
+    while (wire_rd_left(&opts) > 0) {
+        uint16_t code, olen;
+        const uint8_t *odata;
+        if (wire_rd_u16(&opts, &code) || wire_rd_u16(&opts, &olen) ||
+            wire_rd_bytes(&opts, olen, &odata))
+            return GTM_EPARSE;
+        if (code == EDNS_OPT_NSID)
+            e->nsid = true; /* RFC 5001 §2.1: the query's payload is empty and ignored */
+        /* other options are ignored (RFC 6891 §6.1.2) */
+    }
+    return 0;
+}
+
+/* The additional section: an optional OPT; other records (TSIG) are skipped. */
+static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e)
+{
+    for (uint16_t i = 0; i < count; i++) {
+        size_t owner_at = rd->pos;
+        uint16_t type, cls, rdlen;
+        uint32_t ttl;
+        const uint8_t *rdata;
+        if (wire_rd_name_skip(rd) || wire_rd_u16(rd, &type))
+            return GTM_EPARSE;
+        if (type == TYPE_OPT) {
+            if (parse_opt(rd, owner_at, e))
+                return GTM_EPARSE;
+            continue;
+        }
+        if (wire_rd_u16(rd, &cls) || wire_rd_u32(rd, &ttl) || wire_rd_u16(rd, &rdlen) ||
+            wire_rd_bytes(rd, rdlen, &rdata))
+            return GTM_EPARSE;
+    }
+    return wire_rd_left(rd) == 0 ? 0 : GTM_EPARSE; /* trailing garbage */
+}
+
+/* CH TXT id.server, hostname.bind, version.bind, version.server (RFC 4892). */
+static int answer_chaos(struct query_ctx *q, uint16_t qtype, bool *aa)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+        bool identity;
+    } names[] = {
+        {"\2id\6server", 11, true},
+        {"\10hostname\4bind", 15, true},
+        {"\7version\4bind", 14, false},
+        {"\7version\6server", 16, false},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (q->qname_len != names[i].len || memcmp(q->qname, names[i].name, names[i].len) != 0)
+            continue;
+        const char *text = names[i].identity ? q->cfg->identity : q->cfg->server_version;
+        if (!text)
+            return RCODE_REFUSED;
+        *aa = true;
+        if (qtype == TYPE_TXT || qtype == TYPE_ANY) {
+            uint8_t rdata[256];
+            size_t n = strlen(text);
+            rdata[0] = (uint8_t)n;
+            memcpy(rdata + 1, text, n);
+            msg_rr_raw(&q->msg, MSG_ANSWER, q->qname, q->qname_len, TYPE_TXT, CLASS_CH, 0, rdata,
+                       (uint16_t)(n + 1));
+        }
+        return RCODE_NOERROR;
+    }
+    return RCODE_REFUSED;
+}
+
+/* Writes the OPT record (RFC 6891 §6.1.2): our UDP size, extended RCODE bits, the DO
+ * bit echoed, NSID when asked for and configured. Fits: room was kept for it. */
+static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, size_t cap)
+{
+    uint8_t rdata[4 + DNSD_NSID_MAX];
+    uint16_t rdlen = 0;
+    if (e->nsid && q->cfg->nsid_len) {
+        put16(rdata, EDNS_OPT_NSID);
+        put16(rdata + 2, (uint16_t)q->cfg->nsid_len);
+        memcpy(rdata + 4, q->cfg->nsid_bytes, q->cfg->nsid_len);
+        rdlen = (uint16_t)(4 + q->cfg->nsid_len);
+        q->stats.nsid++;
+    }
+    uint32_t ttl = (uint32_t)(rcode >> 4) << 24 | (e->do_bit ? OPT_DO : 0);
+    q->msg.limit = cap;
+    msg_rr_raw(&q->msg, MSG_ADDITIONAL, (const uint8_t *)"", 1, TYPE_OPT,
+               (uint16_t)q->cfg->edns_size, ttl, rdata, rdlen);
+}
+
+static size_t opt_room(const struct query_ctx *q, const struct edns *e)
+{
+    if (!e->present)
+        return 0;
+    return OPT_FIXED_LEN + (e->nsid && q->cfg->nsid_len ? 4 + q->cfg->nsid_len : 0);
+}
+
+size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *req, size_t len,
+                    uint8_t *out, size_t cap, bool tcp)
+{
+    struct wire_rd rd;
+    struct edns e = {0};
+    struct answer_result r = {RCODE_NOERROR, false, false};
+    uint16_t qtype = 0, qclass = 0;
+    size_t echo = DNS_HEADER_LEN; /* bytes of the query copied into the response */
+    bool question = false;
+
+    q->stats.queries++;
+    if (tcp)
+        q->stats.tcp++;
+    else
+        q->stats.udp++;
+    if (len < DNS_HEADER_LEN || (req[2] & 0x80)) {
+        q->stats.dropped++; /* no header to answer, or a response: never answer those */
+        return 0;
+    }
+    uint8_t opcode = (req[2] >> 3) & 0xF;
+    uint16_t qd = get16(req + 4), an = get16(req + 6), ns = get16(req + 8), ar = get16(req + 10);
+    wire_rd_init(&rd, req, len);
+    rd.pos = DNS_HEADER_LEN;
+    if (qd == 1 && wire_rd_name_lower(&rd, q->qname, &q->qname_len) == 0 &&
+        wire_rd_u16(&rd, &qtype) == 0 && wire_rd_u16(&rd, &qclass) == 0) {
+        question = true;
+        echo = rd.pos;
+    }
+    if (opcode != OPCODE_QUERY)
+        r.rcode = RCODE_NOTIMP;
+    else if (!question || an != 0 || ns != 0 || parse_additional(&rd, ar, &e) != 0)
+        r.rcode = RCODE_FORMERR;
+    else if (e.present && e.version != 0)
+        r.rcode = RCODE_BADVERS; /* RFC 6891 §6.1.3 */
+    else if (qtype == TYPE_OPT)
+        r.rcode = RCODE_FORMERR;
+    if (r.rcode == RCODE_FORMERR && !question)
+        echo = DNS_HEADER_LEN;
+    if (r.rcode == RCODE_FORMERR)
+        e.present = e.present && question; /* answer an unreadable OPT without one */
+
+    size_t limit = tcp ? cap : DNS_UDP_CLASSIC;
+    if (!tcp && e.present) {
+        size_t want = e.udp_size < q->cfg->edns_size ? e.udp_size : q->cfg->edns_size;
+        limit = want < cap ? want : cap;
+    }
+    limit -= opt_room(q, &e);
+    msg_init(&q->msg, out, req, echo, q->qname, q->qname_len, limit);
+    if (e.present)
+        q->stats.edns++;
+
+    if (r.rcode == RCODE_NOERROR) {
+        if (qtype == TYPE_AXFR || qtype == TYPE_IXFR)
+            r.rcode = RCODE_REFUSED; /* no zone transfers from gtm-dnsd */
+        else if (qtype == TYPE_MAILA || qtype == TYPE_MAILB)
+            r.rcode = RCODE_NOTIMP;
+        else if (qclass == CLASS_IN)
+            answer_in(&q->msg, s, qtype, &r);
+        else if (qclass == CLASS_CH)
+            r.rcode = answer_chaos(q, qtype, &r.aa);
+        else
+            r.rcode = RCODE_REFUSED;
+    }
+
+    /* header: QR, opcode and RD copied, AA, TC; RA, Z and AD clear; CD copied */
+    out[2] = (uint8_t)(0x80 | (req[2] & 0x79) | (r.aa ? 0x04 : 0) | (r.truncated ? 0x02 : 0));
+    out[3] = (uint8_t)((req[3] & 0x10) | (r.rcode & 0xF));
+    if (e.present)
+        put_opt(q, &e, r.rcode, cap);
+    msg_finish(&q->msg);
+    q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
+    q->stats.truncated += r.truncated;
+    return q->msg.len;
+}

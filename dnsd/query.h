@@ -1,0 +1,45 @@
+/* dnsd/query.h — one query in, one response out: parsing the header, question and
+ * EDNS (RFC 1035, 6891, 5001), choosing the response code, and finishing the header
+ * and OPT record around the sections dnsd/answer.c writes. Worker threads: each owns
+ * a struct query_ctx, reset per query; no allocation, no locks, no logging. */
+#ifndef GTM_DNSD_QUERY_H
+#define GTM_DNSD_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dname.h"
+#include "dnsd/conf.h"
+#include "dnsd/msg.h"
+#include "dnsd/snap.h"
+
+/* Largest DNS message (TCP); a response buffer holds this much. */
+#define DNS_MSG_MAX 65535
+/* RFC 1035 §4.2.1: UDP responses without EDNS. */
+#define DNS_UDP_CLASSIC 512
+
+/* Counters of one worker; summed across workers when reported. */
+struct query_stats {
+    uint64_t queries, udp, tcp;
+    uint64_t dropped; /* too short to answer, or a response (QR set) */
+    uint64_t rcode[17]; /* by RCODE, BADVERS (16) included */
+    uint64_t truncated;
+    uint64_t edns, nsid;
+};
+
+struct query_ctx {
+    const struct dnsd_cfg *cfg;
+    struct msg msg;
+    uint8_t qname[DNAME_WIRE_MAX]; /* lower-case question name */
+    size_t qname_len;
+    struct query_stats stats;
+};
+
+/* Answers the query req (len bytes) from snapshot s, writing the response into out
+ * (cap bytes, at least cfg->edns_size; DNS_MSG_MAX for TCP). Returns the response's
+ * length, or 0 when nothing must be sent. */
+size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *req, size_t len,
+                    uint8_t *out, size_t cap, bool tcp);
+
+#endif

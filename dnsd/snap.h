@@ -1,0 +1,114 @@
+/* dnsd/snap.h — the compiled snapshot: every zone of the store, in the form the query
+ * path reads. Built off the serving threads (dnsd/snap_compile.c), then immutable:
+ * workers read it without locks and it is freed only after every worker has passed a
+ * quiescent point (dnsd/rcu.h). Names are lower-case wire format. One arena holds it
+ * all; snap_free() releases it with one call.
+ * Cost: about 150 bytes per record plus 16 bytes per hash slot (load factor <= 1/2). */
+#ifndef GTM_DNSD_SNAP_H
+#define GTM_DNSD_SNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnsd/arena.h"
+
+struct store;
+struct snap_node;
+
+/* One RRset. RDATA of the count records is packed in data as [u16 rdlen, host order]
+ * [rdata, uncompressed, names as stored]. */
+struct snap_rrset {
+    uint16_t type;
+    uint16_t count;
+    uint32_t ttl_s;
+    const uint8_t *data;
+    /* NS, MX, SRV: per record, the node of its target name in this snapshot, or NULL;
+     * the additional section's A/AAAA come from there. NULL for other types. */
+    const struct snap_node *const *targets;
+};
+
+enum {
+    SNAP_NODE_APEX = 1 << 0, /* the zone's apex */
+    SNAP_NODE_CUT = 1 << 1,  /* a delegation point: NS below the apex */
+};
+
+struct snap_node {
+    const uint8_t *name; /* lower-case wire */
+    uint8_t name_len;
+    uint8_t flags;
+    uint16_t nrrsets;
+    const struct snap_rrset *rrsets; /* sorted by type; none for an empty non-terminal */
+    const struct snap_zone *zone;
+    const struct snap_node *wildcard; /* the "*" child, if any */
+    /* The closest delegation point strictly above this node in its zone, or NULL:
+     * queries at or below it are answered with a referral. */
+    const struct snap_node *cut;
+};
+
+struct snap_zone {
+    const struct snap_node *apex;
+    const struct snap_rrset *soa;
+    const struct snap_rrset *ns;
+    /* RFC 2308 §5: TTL of the SOA in negative answers, min(SOA TTL, SOA MINIMUM). */
+    uint32_t neg_ttl_s;
+};
+
+struct snap_slot {
+    uint32_t hash;
+    const struct snap_node *node; /* NULL: empty slot */
+};
+
+struct snap {
+    struct arena arena;
+    struct snap_slot *slots; /* open addressing, linear probing */
+    uint32_t mask;           /* slots - 1; slots is a power of two */
+    uint32_t seed;           /* of the name hash, random per snapshot */
+    size_t nzones, nrecords, nnodes;
+    uint64_t generation; /* counts snapshots compiled by this process */
+};
+
+/* ---- compiling (dnsd/snap_compile.c) ------------------------------------------------ */
+
+/* Compiles every zone of the open store into a new snapshot, in one read transaction.
+ * Returns 0 and *out (caller frees with snap_free()), or the store's error code; msg
+ * (msglen bytes) says what failed. Blocking: loader thread or gtmctl only. */
+int snap_compile(struct store *st, uint64_t generation, struct snap **out, char *msg,
+                 size_t msglen);
+void snap_free(struct snap *s);
+
+/* ---- reading (dnsd/lookup.c): any thread, no allocation, no locks ---------------------- */
+
+const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t type);
+
+/* The node with exactly this lower-case wire name, or NULL. */
+const struct snap_node *snap_find(const struct snap *s, const uint8_t *name, size_t len);
+
+enum snap_match {
+    SNAP_REFUSED,    /* in no zone of the snapshot */
+    SNAP_EXACT,      /* node is the query name */
+    SNAP_WILDCARD,   /* node is the wildcard that synthesises the query name */
+    SNAP_NXDOMAIN,   /* the name does not exist; node is its closest encloser */
+    SNAP_DELEGATION, /* at or below a zone cut; node is the delegation point */
+};
+
+struct snap_result {
+    enum snap_match match;
+    const struct snap_node *node;
+    const struct snap_zone *zone; /* NULL for SNAP_REFUSED */
+};
+
+/* RFC 1034 §4.3.2 and RFC 4592: finds what answers qname (lower-case wire, len bytes)
+ * for qtype. DS at a delegation point is answered from the parent side (RFC 4035
+ * §3.1.4.1), so it is SNAP_EXACT there. */
+void snap_lookup(const struct snap *s, const uint8_t *qname, size_t len, uint16_t qtype,
+                 struct snap_result *out);
+
+/* Hash of each suffix of a lower-case wire name: hashes[i] is the hash of the name
+ * from label i on (i = 0: the whole name; i = nlabels: the root), offs[i] its offset.
+ * Returns nlabels. Arrays hold SNAP_MAX_LABELS + 1 entries. */
+#define SNAP_MAX_LABELS 127
+int snap_name_hashes(uint32_t seed, const uint8_t *name, size_t len, uint32_t *hashes,
+                     uint8_t *offs);
+
+#endif

@@ -1,0 +1,58 @@
+/* dnsd/sock.c — creating the listening sockets (see sock.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dnsd/sock.h"
+
+/* Socket buffers for UDP: bursts of several thousand queries queue in the kernel
+ * instead of being dropped while a worker is busy. */
+#define UDP_RCVBUF_BYTES (4 << 20)
+
+int sock_bind(const struct dnsd_listen *l, int type, int *fd_out, bool *wildcard_out)
+{
+    int family = l->addr.ss_family, on = 1, rc = 0;
+    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    bool wildcard;
+    if (fd < 0)
+        return -errno;
+    if (family == AF_INET)
+        wildcard = ((const struct sockaddr_in *)&l->addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+    else
+        wildcard = IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&l->addr)->sin6_addr);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) ||
+        (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on))) {
+        rc = -errno;
+        goto out;
+    }
+    if (type == SOCK_DGRAM) {
+        int size = UDP_RCVBUF_BYTES;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
+        if (wildcard && family == AF_INET &&
+            setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on)) {
+            rc = -errno;
+            goto out;
+        }
+        if (wildcard && family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on)) {
+            rc = -errno;
+            goto out;
+        }
+    }
+    if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0)
+        rc = -errno;
+out:
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    if (wildcard_out)
+        *wildcard_out = wildcard;
+    return 0;
+}

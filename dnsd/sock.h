@@ -1,0 +1,15 @@
+/* dnsd/sock.h — a bound, non-blocking SO_REUSEPORT socket for a listen address: every
+ * worker binds its own, and the kernel spreads packets and connections over them.
+ * main() only (before privileges are dropped). */
+#ifndef GTM_DNSD_SOCK_H
+#define GTM_DNSD_SOCK_H
+
+#include <stdbool.h>
+
+#include "dnsd/conf.h"
+
+/* type: SOCK_DGRAM or SOCK_STREAM. *fd_out gets the socket; *wildcard_out (may be
+ * NULL) whether it is bound to the unspecified address. Returns 0 or -errno. */
+int sock_bind(const struct dnsd_listen *l, int type, int *fd_out, bool *wildcard_out);
+
+#endif

@@ -1,0 +1,99 @@
+/* dnsd/worker.c — a serving thread and its loop (see worker.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "dnsd/worker.h"
+
+static void on_stop(uv_async_t *a)
+{
+    struct worker *w = a->data;
+    w->stopping = true;
+    for (size_t i = 0; i < w->nsocks; i++) {
+        udp_close(w->udp[i]);
+        tcp_close(w->tcp[i]);
+    }
+    w->nsocks = 0;
+    tcp_close_all(w);
+    uv_close((uv_handle_t *)&w->stop_async, NULL);
+}
+
+int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct rcu *rcu,
+                _Atomic unsigned *tcp_conns, char *msg, size_t msglen)
+{
+    int rc;
+    memset(w, 0, sizeof *w);
+    w->index = index;
+    w->cfg = cfg;
+    w->rcu = rcu;
+    w->reader = &rcu->readers[index];
+    w->tcp_conns = tcp_conns;
+    w->q.cfg = cfg;
+    if ((rc = uv_loop_init(&w->loop))) {
+        snprintf(msg, msglen, "worker %d: cannot create its loop: %s", index, uv_strerror(rc));
+        return rc;
+    }
+    uv_async_init(&w->loop, &w->stop_async, on_stop);
+    w->stop_async.data = w;
+    for (size_t i = 0; i < cfg->naddrs; i++) {
+        const struct dnsd_listen *l = &cfg->addrs[i];
+        if ((rc = udp_open(&w->udp[i], w, l))) {
+            snprintf(msg, msglen, "cannot listen on %s (UDP): %s", l->text, strerror(-rc));
+            return rc;
+        }
+        if ((rc = tcp_open(&w->tcp[i], w, l))) {
+            udp_close(w->udp[i]);
+            snprintf(msg, msglen, "cannot listen on %s (TCP): %s", l->text, strerror(-rc));
+            return rc;
+        }
+        w->nsocks++;
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    int rc = 0;
+    for (size_t i = 0; i < w->nsocks && rc == 0; i++)
+        if ((rc = udp_start(w->udp[i])) == 0)
+            rc = tcp_start(w->tcp[i]);
+    if (rc)
+        log_err("worker %d: cannot start serving: %s", w->index, uv_strerror(rc));
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+    return -pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+void worker_stop(struct worker *w)
+{
+    uv_async_send(&w->stop_async);
+}
+
+void worker_join(struct worker *w)
+{
+    pthread_join(w->thread, NULL);
+    int rc = uv_loop_close(&w->loop);
+    if (rc)
+        log_err("worker %d: loop closed with handles still open (%s)", w->index, uv_strerror(rc));
+}
+
+void worker_stats_add(const struct worker *w, struct query_stats *sum)
+{
+    const struct query_stats *s = &w->q.stats;
+    sum->queries += s->queries;
+    sum->udp += s->udp;
+    sum->tcp += s->tcp;
+    sum->dropped += s->dropped;
+    sum->truncated += s->truncated;
+    sum->edns += s->edns;
+    sum->nsid += s->nsid;
+    for (size_t i = 0; i < sizeof s->rcode / sizeof s->rcode[0]; i++)
+        sum->rcode[i] += s->rcode[i];
+}
