@@ -149,22 +149,47 @@ cmd_test() {
 
 # ---- demo ------------------------------------------------------------------------------
 
+DEMO_PORT=5353
+
+# Runs a command and prints it first, as the operator would type it.
+show() { printf '\n$ %s\n' "$*"; "$@"; }
+
 cmd_demo() {
-    cmd_build
-    local dir=$TOP/build/demo gtmctl=$TOP/build/release/gtmctl
+    install_packages "${BUILD_PACKAGES[@]}" ldnsutils
+    build release --enable-developer CFLAGS="-O2 -g"
+    local dir=$TOP/build/demo bin=$TOP/build/release
     rm -rf "$dir" && mkdir -p "$dir"
-    export GTM_DB=$dir/gtm.db
-    "$gtmctl" init
-    "$gtmctl" zone import demo.example zones/demo.example.zone
-    "$gtmctl" zone list
+    export GTM_DB=$dir/gtm.db PATH=$bin:$PATH
+    show gtmctl init
+    show gtmctl zone import demo.example zones/demo.example.zone
+    show gtmctl zone list
+
+    gtm-dnsd --listen 127.0.0.1:$DEMO_PORT --listen "[::1]:$DEMO_PORT" --threads 2 \
+        --foreground --identity demo.gtm >"$dir/gtm-dnsd.log" 2>&1 &
+    DEMO_PIDS=($!)
+    trap 'kill "${DEMO_PIDS[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+    trap 'exit 0' INT TERM
+    for _ in $(seq 50); do grep -q ready "$dir/gtm-dnsd.log" && break; sleep 0.1; done
+    grep -q ready "$dir/gtm-dnsd.log" || { cat "$dir/gtm-dnsd.log"; die "gtm-dnsd did not start"; }
+    cat "$dir/gtm-dnsd.log"
+
+    show drill -p $DEMO_PORT @127.0.0.1 static.demo.example A
+    show gtmctl record add demo.example www A 300 127.0.0.80
+    sleep 0.3 # gtm-dnsd picks the change up within its 100 ms poll
+    show drill -p $DEMO_PORT @127.0.0.1 www.demo.example A
     cat <<MSG
 
-The demo store is $GTM_DB. Try:
-  export GTM_DB=$GTM_DB
-  $gtmctl record add demo.example www A 300 127.0.0.80
-  $gtmctl zone export demo.example
-  $gtmctl audit
+gtm-dnsd is serving demo.example on 127.0.0.1:$DEMO_PORT and [::1]:$DEMO_PORT
+(log: $dir/gtm-dnsd.log). Try, in another shell:
+  export GTM_DB=$GTM_DB PATH=$bin:\$PATH
+  drill -p $DEMO_PORT @127.0.0.1 docs.demo.example A          # CNAME, chased in the zone
+  drill -p $DEMO_PORT @127.0.0.1 x.apps.demo.example A        # wildcard
+  drill -p $DEMO_PORT @127.0.0.1 nothere.demo.example A       # NXDOMAIN with the SOA
+  gtmctl record add demo.example api A 60 127.0.0.81     # served within a second
+  gtmctl audit demo.example
+Press Ctrl-C to stop.
 MSG
+    wait "${DEMO_PIDS[0]}"
 }
 
 case "${1:-}" in

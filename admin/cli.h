@@ -35,7 +35,7 @@ struct cli_cmd {
     const char *summary;  /* one line for gtmctl --help */
     const char *help;     /* what it does, for gtmctl CMD --help; may be NULL */
     int min_args, max_args; /* positional arguments; max_args < 0: no limit */
-    bool dash_args; /* positionals after min_args may start with '-' (RDATA) */
+    int dash_from; /* positionals from this index may start with '-' (RDATA); 0: none */
     const struct cli_opt *opts; /* terminated by {NULL}; --db and --help are implicit */
     int (*run)(struct cli *c);
 };

@@ -35,29 +35,22 @@ static int make_parent(const char *path)
 static int run(struct cli *c)
 {
     bool existed = access(c->db_path, F_OK) == 0;
-    int rc, before = 0, after = 0;
+    int rc, after = 0;
     if (!existed && make_parent(c->db_path) != 0)
         return cli_fail(c, "cannot create the directory of %s: %s", c->db_path, strerror(errno));
-    if (existed) {
-        /* Read the old version first, so we can say what migrated. */
-        struct store *old = NULL;
-        if (store_open(c->db_path, STORE_READ, &old, NULL, 0) == 0) {
-            store_schema_version(old, &before);
-            store_close(old);
-        } else {
-            before = -1; /* older than current, or unreadable: store_open below says */
-        }
-    }
     if ((rc = cli_store_open(c, STORE_CREATE)))
         return rc;
     if ((rc = store_schema_version(c->st, &after)))
         return cli_store_fail(c, rc);
-    if (existed && before == after) {
+    int before = store_migrated_from(c->st);
+    if (before == after) {
+        /* current already, or another gtmctl created it a moment ago */
         printf("store %s is ready (schema version %d)\n", c->db_path, after);
         return CLI_EXIT_OK;
     }
-    char *what = existed ? xasprintf("store migrated to schema version %d", after)
-                         : xasprintf("store created (schema version %d)", after);
+    char *what = before == 0 ? xasprintf("store created (schema version %d)", after)
+                             : xasprintf("store migrated from schema version %d to %d", before,
+                                         after);
     if ((rc = store_tx_begin(c->st)) || (rc = cli_audit(c, NULL, "", what)) ||
         (rc = store_tx_end(c->st, true))) {
         free(what);

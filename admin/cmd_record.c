@@ -61,12 +61,38 @@ static int parse_record(struct cli *c, const char *zone, const char *ttl, int rd
     return 0;
 }
 
+/* ---- matching stored records ----------------------------------------------------- */
+
+/* Collects the presentation lines of the stored records of one type (or one record). */
+struct rm_match {
+    uint16_t type;
+    const struct rr_item *only; /* NULL: every record of the type */
+    char *lines;                /* what is removed, one record per line */
+};
+
+static int match_rm(void *arg, const struct store_rr *rr)
+{
+    struct rm_match *m = arg;
+    if (rr->type != m->type)
+        return 0;
+    if (m->only && (rr->wire_len != m->only->rr.wire_len ||
+                    (rr->wire_len && memcmp(rr->wire, m->only->rr.wire, rr->wire_len) != 0)))
+        return 0;
+    char *line = rr_format(rr);
+    char *joined = m->lines ? xasprintf("%s\n%s", m->lines, line) : xstrdup(line);
+    free(line);
+    free(m->lines);
+    m->lines = joined;
+    return 0;
+}
+
 /* ---- record add ----------------------------------------------------------------- */
 
 static int record_add(struct cli *c)
 {
     char zone[DNAME_KEY_MAX], ttl_text[16];
     struct rr_item it;
+    struct rm_match old = {.type = 6};
     int64_t zone_id;
     uint32_t ttl, serial_before = 0, serial = 0;
     int removed = 0;
@@ -80,9 +106,9 @@ static int record_add(struct cli *c)
     line = rr_format(&it.rr);
     if ((rc = cli_zone_begin(c, zone, &zone_id, &serial_before)))
         goto out;
-    /* A zone has one SOA: adding one replaces it. */
-    if (it.rr.type == 6 &&
-        (rc = store_rr_rm(c->st, zone_id, it.owner, 6, NULL, 0, &removed)) != 0) {
+    /* A zone has one SOA: adding one replaces it (and the audit shows the old one). */
+    if (it.rr.type == 6 && ((rc = store_rr_foreach(c->st, zone_id, it.owner, match_rm, &old)) ||
+                            (rc = store_rr_rm(c->st, zone_id, it.owner, 6, NULL, 0, &removed)))) {
         rc = cli_store_fail(c, rc);
         goto out;
     }
@@ -93,11 +119,13 @@ static int record_add(struct cli *c)
                               : cli_fail(c, "cannot add %s: %s", line, store_errmsg(c->st));
         goto out;
     }
-    if ((rc = cli_zone_commit(c, zone_id, zone, serial_before, "", line, &serial)))
+    if ((rc = cli_zone_commit(c, zone_id, zone, serial_before, old.lines ? old.lines : "", line,
+                              &serial)))
         goto out;
     printf("added %s (serial %u)\n", line, serial);
     rc = CLI_EXIT_OK;
 out:
+    free(old.lines);
     free(line);
     rr_item_fini(&it);
     return rc;
@@ -115,33 +143,11 @@ const struct cli_cmd cmd_record_add = {
             "data, a record outside the zone, and duplicates.",
     .min_args = 5,
     .max_args = -1,
-    .dash_args = true,
+    .dash_from = 4,
     .run = record_add,
 };
 
 /* ---- record rm ------------------------------------------------------------------ */
-
-struct rm_match {
-    uint16_t type;
-    const struct rr_item *only; /* NULL: every record of the type */
-    char *lines;                /* what is removed, one record per line */
-};
-
-static int match_rm(void *arg, const struct store_rr *rr)
-{
-    struct rm_match *m = arg;
-    if (rr->type != m->type)
-        return 0;
-    if (m->only && (rr->wire_len != m->only->rr.wire_len ||
-                    memcmp(rr->wire, m->only->rr.wire, rr->wire_len) != 0))
-        return 0;
-    char *line = rr_format(rr);
-    char *joined = m->lines ? xasprintf("%s\n%s", m->lines, line) : xstrdup(line);
-    free(line);
-    free(m->lines);
-    m->lines = joined;
-    return 0;
-}
 
 static int record_rm(struct cli *c)
 {
@@ -203,7 +209,7 @@ const struct cli_cmd cmd_record_rm = {
             "that data. The SOA cannot be removed.",
     .min_args = 3,
     .max_args = -1,
-    .dash_args = true,
+    .dash_from = 3,
     .run = record_rm,
 };
 

@@ -47,6 +47,9 @@ static int zone_add(struct cli *c)
 
     if ((rc = cli_parse_name(c, "ZONE", c->args[0], zone)))
         return rc;
+    if (cli_opt(c, "ttl") &&
+        (rc = cli_parse_duration(c, "--ttl", cli_opt(c, "ttl"), 0, 2147483647u, &ttl)))
+        return rc;
     nns = cli_opt_all(c, "ns", ns_text, MAX_NS);
     for (int i = 0; i < nns; i++)
         if ((rc = cli_parse_name(c, "--ns", ns_text[i], ns[i])))
@@ -55,14 +58,7 @@ static int zone_add(struct cli *c)
         if (rr_name_key("ns1", zone, ns[0], sizeof ns[0]) != 0)
             return cli_usage_error(c, "ZONE: '%s' is too long to hold ns1; give --ns", zone);
         nns = 1;
-        fprintf(stderr,
-                "gtmctl: zone add: no --ns given: using %s; give it an address with\n"
-                "  gtmctl record add %s ns1 A ADDRESS\n",
-                ns[0], zone);
     }
-    if (cli_opt(c, "ttl") &&
-        (rc = cli_parse_duration(c, "--ttl", cli_opt(c, "ttl"), 0, 2147483647u, &ttl)))
-        return rc;
     if (cli_opt(c, "rname")) {
         if ((rc = cli_parse_name(c, "--rname", cli_opt(c, "rname"), rname)))
             return rc;
@@ -70,6 +66,11 @@ static int zone_add(struct cli *c)
         return cli_usage_error(c, "ZONE: '%s' is too long to hold hostmaster; give --rname", zone);
     }
 
+    if (nns == 1 && !cli_opt(c, "ns"))
+        fprintf(stderr,
+                "gtmctl: zone add: no --ns given: using %s; give it an address with\n"
+                "  gtmctl record add %s ns1 A ADDRESS\n",
+                ns[0], zone);
     if ((rc = cli_store_open(c, STORE_WRITE)))
         return rc;
     if ((rc = store_tx_begin(c->st)) || (rc = store_zone_add(c->st, zone, &zone_id)))
@@ -105,7 +106,7 @@ static const struct cli_opt zone_add_opts[] = {
 
 const struct cli_cmd cmd_zone_add = {
     .name = "zone add",
-    .synopsis = "ZONE [--ns HOST]... [--ttl SECONDS]",
+    .synopsis = "ZONE [--ns HOST]... [--ttl SECONDS] [--rname MAILBOX]",
     .summary = "create an empty zone with its SOA and NS records",
     .help = "The SOA's serial is today's date as YYYYMMDD00; refresh 3600, retry 900,\n"
             "expire 1209600 and minimum (negative-answer TTL) 300 seconds. Host names are\n"

@@ -116,7 +116,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
     c->args = xcalloc((size_t)argc + 1, sizeof *c->args);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        bool dash_ok = c->cmd->dash_args && c->nargs >= c->cmd->min_args;
+        bool dash_ok = c->cmd->dash_from > 0 && c->nargs >= c->cmd->dash_from;
         if (only_args || a[0] != '-' || a[1] == '\0') {
             c->args[c->nargs++] = argv[i];
             continue;
@@ -132,13 +132,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
         const char *eq = strchr(a, '=');
         size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
         const struct cli_opt *o = a[1] == '-' ? find_opt(c->cmd, a + 2, len) : NULL;
-        if (!o) {
-            if (dash_ok) {
-                c->args[c->nargs++] = argv[i];
-                continue;
-            }
-            return cli_usage_error(c, "unknown option %s", a);
+        if (!o && dash_ok) {
+            c->args[c->nargs++] = argv[i];
+            continue;
         }
+        if (!o)
+            return cli_usage_error(c, "unknown option %s", a);
         const char *value = "";
         if (o->arg) {
             if (eq)
@@ -225,6 +224,9 @@ int main(int argc, char **argv)
             c.db_path = argv[++i];
         } else if (strncmp(argv[i], "--db=", 5) == 0) {
             c.db_path = argv[i] + 5;
+        } else if (strcmp(argv[i], "--db") == 0) {
+            fprintf(stderr, "gtmctl: --db needs a value (PATH)\n");
+            return CLI_EXIT_USAGE;
         } else {
             fprintf(stderr, "gtmctl: unknown option %s\n", argv[i]);
             print_main_help(stderr);

@@ -34,9 +34,13 @@ static char *rdata_text(const ldns_rr *lr)
     return out;
 }
 
-int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t errlen)
+int rr_item_from_ldns(const ldns_rr *given, struct rr_item *out, char *err, size_t errlen)
 {
     char key[DNAME_KEY_MAX];
+    /* RFC 4034 §6.2: names inside RDATA lower-cased, so records that differ only in the
+     * case of a name are one record (RFC 4343) */
+    ldns_rr *lr = ldns_rr_clone(given);
+    ldns_rr2canonical(lr);
     ldns_rdf *owner = ldns_rr_owner(lr);
     ldns_rr_type type = ldns_rr_get_type(lr);
     ldns_buffer *buf = NULL;
@@ -81,6 +85,7 @@ int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t 
     rc = 0;
 out:
     ldns_buffer_free(buf);
+    ldns_rr_free(lr);
     return rc;
 }
 

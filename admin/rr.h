@@ -20,8 +20,9 @@ struct rr_item {
     int line;
 };
 
-/* Converts lr. Refuses classes other than IN, meta types and TTLs above 2^31-1 with
- * GTM_EINVAL and a reason in err. The caller frees the result with rr_item_fini(). */
+/* Converts lr, with the names in its RDATA lower-cased (RFC 4034 §6.2). Refuses classes
+ * other than IN, meta types and TTLs above 2^31-1 with GTM_EINVAL and a reason in err.
+ * The caller frees the result with rr_item_fini(). */
 int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t errlen);
 /* Parses one record in presentation format ("www 300 IN A 192.0.2.1"), relative names
  * completed with origin (a key), then converts it as rr_item_from_ldns() does. */

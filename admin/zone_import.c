@@ -120,7 +120,8 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
     const struct rr_item *soa = NULL;
     bool apex_ns = false;
     size_t out = 0, dups = 0;
-    qsort(l->v, l->n, sizeof *l->v, rr_item_cmp);
+    if (l->n)
+        qsort(l->v, l->n, sizeof *l->v, rr_item_cmp);
     for (size_t i = 0; i < l->n; i++) {
         if (out > 0 && rr_item_cmp(&l->v[out - 1], &l->v[i]) == 0) {
             rr_item_fini(&l->v[i]); /* RFC 2181 §5: duplicate records are one record */
@@ -174,7 +175,8 @@ static int collect_old(void *arg, const struct store_rr *rr)
     memset(it, 0, sizeof *it);
     it->owner = xstrdup(rr->owner);
     it->wire = xmalloc(rr->wire_len ? rr->wire_len : 1);
-    memcpy(it->wire, rr->wire, rr->wire_len);
+    if (rr->wire_len)
+        memcpy(it->wire, rr->wire, rr->wire_len);
     it->rr = (struct store_rr){.owner = it->owner, .type = rr->type, .ttl_s = rr->ttl_s,
                                .wire = it->wire, .wire_len = rr->wire_len};
     return 0;
@@ -252,7 +254,8 @@ static int zone_import(struct cli *c)
             goto out;
         }
     }
-    qsort(old.v, old.n, sizeof *old.v, rr_item_cmp);
+    if (old.n)
+        qsort(old.v, old.n, sizeof *old.v, rr_item_cmp);
     diff(&old, &im.rrs, &removed, &added);
     before = existed ? xasprintf("serial %u, %zu records", serial_before, old.n) : xstrdup("");
     after = xasprintf("%zu records from %s (+%zu -%zu)", im.rrs.n, path, added, removed);

@@ -32,7 +32,12 @@ struct zf_file {
     const char *path;
     ldns_rdf *origin;
     ldns_rdf *prev; /* owner of the previous record, for entries with a blank owner */
-    uint32_t default_ttl; /* from $TTL; 0 = ldns's default */
+    /* TTL of records that give none: $TTL when set, else the last TTL given (RFC 1035
+     * §5.1, as BIND does), else ZONEFILE_DEFAULT_TTL */
+    uint32_t default_ttl;
+    bool have_default; /* $TTL seen */
+    uint32_t last_ttl;
+    bool have_last;
 };
 
 static int read_whole(const char *path, char **out, size_t *len_out)
@@ -102,8 +107,7 @@ static char *token(char **p)
 }
 
 static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origin,
-                     ldns_rdf **prev, uint32_t default_ttl, int depth, const char *from,
-                     int from_line);
+                     struct zf_file *parent, int depth, int from_line);
 
 static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int line, int depth)
 {
@@ -127,6 +131,7 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
         if (*end || !isdigit((unsigned char)*a1) || ttl > 2147483647u)
             return fail(s, zf, line, "$TTL: '%s' is not a TTL (seconds, or like 1h30m)", a1);
         zf->default_ttl = ttl;
+        zf->have_default = true;
         return 0;
     }
     if (strcasecmp(name, "$INCLUDE") == 0) {
@@ -152,8 +157,7 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
             free(copy);
             inc = xasprintf("%s/%s", dir, a1);
         }
-        rc = read_file(s, inc, o ? o : zf->origin, &zf->prev, zf->default_ttl, depth + 1,
-                       zf->path, line);
+        rc = read_file(s, inc, o ? o : zf->origin, zf, depth + 1, line);
         ldns_rdf_deep_free(o);
         free(inc);
         free(dir);
@@ -164,10 +168,28 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
     return fail(s, zf, line, "unknown directive %s", name);
 }
 
+/* Does the entry give a TTL? Fields: [owner] [TTL] [class] type ... (TTL and class in
+ * either order); an entry that starts with a blank has no owner. */
+static bool has_ttl(const char *entry)
+{
+    char copy[1200], *p = copy, *tok; /* owner (<= 1021 as text), TTL, class, type */
+    snprintf(copy, sizeof copy, "%s", entry);
+    if (!isspace((unsigned char)copy[0]))
+        token(&p); /* the owner */
+    for (int i = 0; i < 2 && (tok = token(&p)); i++) {
+        if (isdigit((unsigned char)tok[0]))
+            return true;
+        if (strcasecmp(tok, "IN") && strcasecmp(tok, "CH") && strcasecmp(tok, "HS") &&
+            strcasecmp(tok, "CS") && strncasecmp(tok, "CLASS", 5))
+            return false; /* the type */
+    }
+    return false;
+}
+
 static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line)
 {
     ldns_rr *lr = NULL;
-    ldns_status st = ldns_rr_new_frm_str(&lr, entry, zf->default_ttl, zf->origin, &zf->prev);
+    ldns_status st = ldns_rr_new_frm_str(&lr, entry, 0, zf->origin, &zf->prev);
     int rc;
     if (st != LDNS_STATUS_OK) {
         char shown[96];
@@ -178,6 +200,14 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         if (strlen(e) >= sizeof shown)
             strcpy(shown + sizeof shown - 4, "...");
         return fail(s, zf, line, "%s in '%s'", ldns_get_errorstr_by_id(st), shown);
+    }
+    if (has_ttl(entry)) {
+        zf->last_ttl = ldns_rr_ttl(lr);
+        zf->have_last = true;
+    } else {
+        ldns_rr_set_ttl(lr, zf->have_default ? zf->default_ttl
+                            : zf->have_last  ? zf->last_ttl
+                                             : ZONEFILE_DEFAULT_TTL);
     }
     char err[256] = "";
     rc = s->fn(s->arg, lr, zf->path, line, err, sizeof err);
@@ -259,32 +289,37 @@ out:
     return rc;
 }
 
+/* Reads one file. parent: the including file (its TTL state and previous owner carry
+ * over, and come back), or NULL for the top file. */
 static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origin,
-                     ldns_rdf **prev, uint32_t default_ttl, int depth, const char *from,
-                     int from_line)
+                     struct zf_file *parent, int depth, int from_line)
 {
-    struct zf_file zf = {
-        .path = path,
-        .origin = ldns_rdf_clone(origin),
-        .prev = *prev ? ldns_rdf_clone(*prev) : NULL,
-        .default_ttl = default_ttl,
-    };
+    struct zf_file zf = {.path = path, .origin = ldns_rdf_clone(origin)};
     char *buf = NULL;
     size_t len = 0;
+    if (parent) {
+        zf.prev = parent->prev ? ldns_rdf_clone(parent->prev) : NULL;
+        zf.default_ttl = parent->default_ttl;
+        zf.have_default = parent->have_default;
+        zf.last_ttl = parent->last_ttl;
+        zf.have_last = parent->have_last;
+    }
     int rc = read_whole(path, &buf, &len);
     if (rc) {
-        if (from)
-            snprintf(s->err, s->errlen, "%s:%d: $INCLUDE %s: %s", from, from_line, path,
-                     rc == -EFBIG ? "file larger than 1 GiB" : strerror(-rc));
+        const char *why = rc == -EFBIG ? "file larger than 1 GiB" : strerror(-rc);
+        if (parent)
+            snprintf(s->err, s->errlen, "%s:%d: $INCLUDE %s: %s", parent->path, from_line, path,
+                     why);
         else
-            snprintf(s->err, s->errlen, "%s: %s", path,
-                     rc == -EFBIG ? "file larger than 1 GiB" : strerror(-rc));
+            snprintf(s->err, s->errlen, "%s: %s", path, why);
         goto out;
     }
     rc = parse(s, &zf, buf, len, depth);
-    if (rc == 0 && zf.prev) {
-        ldns_rdf_deep_free(*prev);
-        *prev = ldns_rdf_clone(zf.prev);
+    if (rc == 0 && parent) {
+        ldns_rdf_deep_free(parent->prev);
+        parent->prev = zf.prev ? ldns_rdf_clone(zf.prev) : NULL;
+        parent->last_ttl = zf.last_ttl;
+        parent->have_last = zf.have_last;
     }
 out:
     free(buf);
@@ -297,14 +332,13 @@ int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void 
                   char *err, size_t errlen)
 {
     struct zf_state s = {.fn = fn, .arg = arg, .err = err, .errlen = errlen};
-    ldns_rdf *o = NULL, *prev = NULL;
+    ldns_rdf *o = NULL;
     int rc;
     if (ldns_str2rdf_dname(&o, origin) != LDNS_STATUS_OK) {
         snprintf(err, errlen, "'%s' is not a domain name", origin);
         return GTM_EPARSE;
     }
-    rc = read_file(&s, path, o, &prev, 0, 0, NULL, 0);
+    rc = read_file(&s, path, o, NULL, 0, 0);
     ldns_rdf_deep_free(o);
-    ldns_rdf_deep_free(prev);
     return rc;
 }

@@ -13,6 +13,9 @@
 #define ZONEFILE_INCLUDE_DEPTH 16
 /* Largest zone file read: well above a million records. */
 #define ZONEFILE_MAX_BYTES ((size_t)1 << 30)
+/* TTL of a record that gives none in a file with no $TTL and no earlier TTL (ldns's and
+ * BIND's choice). */
+#define ZONEFILE_DEFAULT_TTL 3600
 
 /* Called once per record; lr is borrowed for the call. file and line say where the
  * record starts. Return 0 to go on; non-zero stops the read and is returned (the

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db/store.h"
 
@@ -12,6 +13,8 @@ struct store {
     sqlite3 *db;
     char *path;
     char errmsg[512]; /* detail of the last failure */
+    int migrated_from;  /* schema version found by store_open() before migrating */
+    sqlite3_stmt *rr_add; /* kept prepared: imports add records by the hundred thousand */
 };
 
 /* One schema step: version 1 is db/schema.sql, N is db/migrations/NNNN_*.sql. The
@@ -36,5 +39,7 @@ int store__prepare(struct store *st, const char *sql, sqlite3_stmt **stmt);
 int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what);
 /* Column text that is never NULL ("" for SQL NULL). */
 const char *store__text(sqlite3_stmt *stmt, int col);
+/* Column blob that is never NULL (SQLite returns NULL for an empty blob). */
+const uint8_t *store__blob(sqlite3_stmt *stmt, int col);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -16,6 +17,8 @@
 
 /* PRAGMA application_id of a gtm store ("gtm" + 0), so gtm refuses other databases. */
 #define STORE_APPLICATION_ID 0x67746d00
+/* Pause between attempts when a lock SQLite does not wait for is taken. */
+#define STORE_RETRY_MS 20
 
 /* ---- errors --------------------------------------------------------------------- */
 
@@ -76,12 +79,26 @@ const char *store__text(sqlite3_stmt *stmt, int col)
     return t ? (const char *)t : "";
 }
 
+const uint8_t *store__blob(sqlite3_stmt *stmt, int col)
+{
+    static const uint8_t empty[1];
+    const void *b = sqlite3_column_blob(stmt, col);
+    return b ? b : empty;
+}
+
 const char *store_errmsg(const struct store *st)
 {
     return st->errmsg;
 }
 
 /* ---- open and migrate ----------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 int store_schema_latest(void)
 {
@@ -110,20 +127,35 @@ int store_schema_version(struct store *st, int *out)
     return pragma_int(st, "PRAGMA user_version", out);
 }
 
+int store_migrated_from(const struct store *st)
+{
+    return st->migrated_from;
+}
+
 static int exec(struct store *st, const char *sql, const char *what)
 {
     int src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
     return src == SQLITE_OK ? 0 : store__fail(st, src, what);
 }
 
-/* Is this an empty database, a gtm store, or something else? Sets *version. */
+/* Is this an empty database, a gtm store, or something else? Sets *version. The
+ * three reads share one read transaction, so a concurrent migration is seen whole. */
 static int check_identity(struct store *st, int *version)
 {
     int app_id = 0, tables = 0, rc;
-    if ((rc = pragma_int(st, "PRAGMA application_id", &app_id)) ||
-        (rc = pragma_int(st, "PRAGMA user_version", version)) ||
-        (rc = pragma_int(st, "SELECT count(*) FROM sqlite_master", &tables)))
+    bool own_tx = sqlite3_get_autocommit(st->db);
+    if (own_tx && (rc = exec(st, "BEGIN DEFERRED", "reading the store header")))
         return rc;
+    if ((rc = pragma_int(st, "PRAGMA application_id", &app_id)) == 0 &&
+        (rc = pragma_int(st, "PRAGMA user_version", version)) == 0)
+        rc = pragma_int(st, "SELECT count(*) FROM sqlite_master", &tables);
+    if (own_tx)
+        store_tx_end(st, false);
+    if (rc) {
+        char detail[sizeof st->errmsg];
+        snprintf(detail, sizeof detail, "%s", st->errmsg);
+        return store__failf(st, rc, "%s: %s", st->path, detail);
+    }
     if (app_id == STORE_APPLICATION_ID || (app_id == 0 && tables == 0 && *version == 0))
         return 0;
     return store__failf(st, GTM_ESTORE, "%s is an SQLite database but not a gtm store",
@@ -139,6 +171,7 @@ static int migrate(struct store *st)
     /* Read again under the write lock: another process may have migrated meanwhile. */
     if ((rc = check_identity(st, &version)))
         goto out;
+    st->migrated_from = version;
     for (size_t i = 0; i < store__migrations_len; i++) {
         const struct store__migration *m = &store__migrations[i];
         char what[128], pragma[96];
@@ -187,6 +220,7 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", "enabling foreign keys")) ||
         (rc = check_identity(st, &version)))
         goto out;
+    st->migrated_from = version;
     if (version > store_schema_latest()) {
         rc = store__failf(st, GTM_ESCHEMA,
                           "the store %s has schema version %d, newer than this gtm's %d: "
@@ -202,9 +236,20 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
                               path, version, store_schema_latest());
         goto out;
     }
-    /* WAL: readers (gtm-dnsd) never block the writer, nor the writer them. */
-    if ((rc = exec(st, "PRAGMA journal_mode = WAL", "enabling WAL")) || (rc = migrate(st)))
-        goto out;
+    if (version == store_schema_latest())
+        goto out; /* current: no lock needed */
+    /* A new or older store: WAL (readers such as gtm-dnsd never block the writer, nor
+     * the writer them), then the migrations. Switching the journal mode of a new file
+     * takes a lock SQLite does not wait for, so another process creating the same store
+     * at once can make it fail: retry until the busy timeout has passed. */
+    for (uint64_t start = now_ms();;) {
+        rc = exec(st, "PRAGMA journal_mode = WAL", "enabling WAL");
+        if (rc == 0)
+            rc = migrate(st);
+        if (rc != GTM_EBUSY || now_ms() - start >= STORE_BUSY_TIMEOUT_MS)
+            break;
+        nanosleep(&(struct timespec){0, STORE_RETRY_MS * 1000000L}, NULL);
+    }
 out:
     if (rc) {
         if (msg)
@@ -220,7 +265,8 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
-    sqlite3_close(st->db); /* every statement is finalized where it was prepared */
+    sqlite3_finalize(st->rr_add);
+    sqlite3_close(st->db); /* every other statement is finalized where it was prepared */
     free(st->path);
     free(st);
 }

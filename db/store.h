@@ -41,6 +41,9 @@ void store_busy_timeout_set(struct store *st, int ms);
 int store_schema_latest(void);
 /* *out = the schema version of the open store. */
 int store_schema_version(struct store *st, int *out);
+/* The schema version the store had when store_open() found it (0: a new file). Equal to
+ * the current version when this open migrated nothing. */
+int store_migrated_from(const struct store *st);
 
 /* Transactions. store_tx_begin() takes the write lock at once (BEGIN IMMEDIATE), so a
  * concurrent writer is seen before any work: GTM_EBUSY after the busy timeout.

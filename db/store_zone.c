@@ -197,20 +197,27 @@ int store_zone_serial_bump(struct store *st, int64_t id, uint32_t before, time_t
 
 int store_rr_add(struct store *st, int64_t zone_id, const struct store_rr *rr)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st,
-                            "INSERT INTO records(zone_id, owner, type, ttl, rdata, wire) "
-                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            &stmt);
-    if (rc)
-        return rc;
+    int rc = 0;
+    if (!st->rr_add) {
+        int src = sqlite3_prepare_v3(st->db,
+                                     "INSERT INTO records(zone_id, owner, type, ttl, rdata, wire) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                     -1, SQLITE_PREPARE_PERSISTENT, &st->rr_add, NULL);
+        if (src != SQLITE_OK)
+            return store__fail(st, src, "preparing a query");
+    }
+    sqlite3_stmt *stmt = st->rr_add;
     sqlite3_bind_int64(stmt, 1, zone_id);
     sqlite3_bind_text(stmt, 2, rr->owner, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 3, rr->type);
     sqlite3_bind_int64(stmt, 4, rr->ttl_s);
     sqlite3_bind_text(stmt, 5, rr->rdata, -1, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 6, rr->wire, (int)rr->wire_len, SQLITE_STATIC);
-    rc = store__step_done(st, stmt, "adding a record");
+    int src = sqlite3_step(stmt);
+    if (src != SQLITE_DONE)
+        rc = store__fail(st, src, "adding a record");
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
     if (rc == GTM_EEXIST)
         store__failf(st, rc, "the record already exists");
     return rc;
@@ -279,7 +286,7 @@ int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store
             .type = (uint16_t)sqlite3_column_int(stmt, 1),
             .ttl_s = (uint32_t)sqlite3_column_int64(stmt, 2),
             .rdata = store__text(stmt, 3),
-            .wire = sqlite3_column_blob(stmt, 4),
+            .wire = store__blob(stmt, 4),
             .wire_len = (size_t)sqlite3_column_bytes(stmt, 4),
         };
         rc = fn(arg, &rr);
@@ -307,7 +314,7 @@ static int snapshot_records(struct store *st, store_zone_rr_fn rr_fn, void *arg)
             .owner = store__text(stmt, 1),
             .type = (uint16_t)sqlite3_column_int(stmt, 2),
             .ttl_s = (uint32_t)sqlite3_column_int64(stmt, 3),
-            .wire = sqlite3_column_blob(stmt, 4),
+            .wire = store__blob(stmt, 4),
             .wire_len = (size_t)sqlite3_column_bytes(stmt, 4),
         };
         rc = rr_fn(arg, sqlite3_column_int64(stmt, 0), &rr);

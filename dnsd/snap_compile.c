@@ -199,7 +199,8 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
     }
     uint16_t rdlen = (uint16_t)rr->wire_len;
     memcpy(b->data + b->data_len, &rdlen, 2);
-    memcpy(b->data + b->data_len + 2, rr->wire, rr->wire_len);
+    if (rr->wire_len)
+        memcpy(b->data + b->data_len + 2, rr->wire, rr->wire_len);
     b->data_len += 2 + rr->wire_len;
     rs->count++;
     /* RFC 2181 §5.2: one TTL per RRset; the store keeps it so, but be sure. */

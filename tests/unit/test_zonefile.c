@@ -73,6 +73,29 @@ static void test_directives_and_entries(void **state)
     assert_int_equal(s.at[3], 8);
 }
 
+/* RFC 1035 §5.1: without $TTL a record with no TTL takes the last one given. */
+static void test_ttl_without_directive(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[512] = "";
+    assert_int_equal(read_text("first IN A 192.0.2.1\n"
+                               "a 60 IN A 192.0.2.2\n"
+                               "b IN A 192.0.2.3\n"
+                               "  120 IN AAAA ::1\n"
+                               "c A 192.0.2.4\n"
+                               "$TTL 0\n"
+                               "d A 192.0.2.5\n",
+                               &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.n, 6);
+    assert_string_equal(s.lines[0], "first.example.com.\t3600\tIN\tA\t192.0.2.1");
+    assert_string_equal(s.lines[2], "b.example.com.\t60\tIN\tA\t192.0.2.3");
+    assert_string_equal(s.lines[3], "b.example.com.\t120\tIN\tAAAA\t::1");
+    assert_string_equal(s.lines[4], "c.example.com.\t120\tIN\tA\t192.0.2.4");
+    assert_string_equal(s.lines[5], "d.example.com.\t0\tIN\tA\t192.0.2.5");
+}
+
 static void test_include(void **state)
 {
     (void)state;
@@ -136,6 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_directives_and_entries),
+        cmocka_unit_test(test_ttl_without_directive),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_errors),
     };
