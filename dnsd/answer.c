@@ -28,7 +28,8 @@ static void put_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner,
         r->truncated = true;
 }
 
-/* A and AAAA of the targets of an NS/MX/SRV RRset, each target once. Glue that does not
+/* A and AAAA of the targets of an NS/MX/SRV RRset, each target once, from zone (NULL:
+ * any zone we serve, for the glue of a child zone we also serve). Glue that does not
  * fit is left out without truncation (RFC 2181 §9), except below a zone cut, where a
  * referral is useless without it (RFC 9471). */
 static void put_additional(struct msg *m, const struct snap_rrset *rs, const struct snap_zone *zone,
@@ -40,14 +41,14 @@ static void put_additional(struct msg *m, const struct snap_rrset *rs, const str
     for (uint16_t i = 0; i < rs->count; i++) {
         const struct snap_node *t = rs->targets[i];
         bool seen = false;
-        if (!t || t->zone != zone)
+        if (!t || (zone && t->zone != zone))
             continue;
         for (uint16_t k = 0; k < i && !seen; k++)
             seen = rs->targets[k] == t;
         for (size_t k = 0; k < 2 && !seen; k++) {
             const struct snap_rrset *glue = snap_node_rrset(t, types[k]);
             if (glue && msg_rrset(m, MSG_ADDITIONAL, t->name, t->name_len, glue, glue->ttl_s) &&
-                t->cut)
+                (t->cut || !zone))
                 r->truncated = true;
         }
     }
@@ -63,8 +64,8 @@ static void referral(struct msg *m, const struct snap_node *cut, struct answer_r
     const struct snap_rrset *ns = snap_node_rrset(cut, TYPE_NS);
     r->aa = false;
     put_rrset(m, MSG_AUTHORITY, cut->name, cut->name_len, ns, ns->ttl_s, r);
-    if (!r->truncated)
-        put_additional(m, ns, cut->zone, r);
+    if (!r->truncated) /* a parent's side of a child we serve: the child has the glue */
+        put_additional(m, ns, (cut->flags & SNAP_NODE_PARENT_SIDE) ? NULL : cut->zone, r);
 }
 
 /* RFC 8482 §4.1: one RRset stands for the node; RRSIG and NSEC are never it. */
@@ -105,15 +106,24 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, struct answe
             zone = res.zone;
             r->aa = true;
         } else if (res.zone != zone) {
-            return; /* the chain leaves the zone: the resolver follows it */
+            /* The chain leaves the zone. Into a child zone we also serve: from the
+             * CNAME's zone that is a delegation (RFC 1034 §4.3.2 step 3b). */
+            const struct snap_node *parent_side = res.zone ? res.zone->apex->parent_side : NULL;
+            if (parent_side && parent_side->zone == zone && snap_node_rrset(parent_side, TYPE_NS)) {
+                referral(m, parent_side, r);
+                r->aa = true;
+            }
+            return;
         }
         switch (res.match) {
         case SNAP_REFUSED:
             return;
         case SNAP_DELEGATION:
-            if (hop == 0)
-                referral(m, res.node, r);
-            return; /* a CNAME into a delegated name: the resolver follows it */
+            /* RFC 1034 §4.3.2 step 3b: a referral, also after a CNAME into a delegated
+             * name (the CNAME stays authoritative) */
+            referral(m, res.node, r);
+            r->aa = hop > 0;
+            return;
         case SNAP_NXDOMAIN:
             /* RFC 6604 §3: the RCODE describes the last name of the chain */
             r->rcode = RCODE_NXDOMAIN;

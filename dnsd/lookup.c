@@ -87,6 +87,8 @@ void snap_lookup(const struct snap *s, const uint8_t *qname, size_t len, uint16_
         return;
     }
     bool exact = i == 1;
+    if (exact && node->parent_side && qtype == 43 /* DS */)
+        node = node->parent_side; /* the parent answers for the DS of its child */
     out->zone = node->zone;
     if ((node->flags & SNAP_NODE_CUT) && !(exact && qtype == 43 /* DS */)) {
         out->match = SNAP_DELEGATION;

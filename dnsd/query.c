@@ -72,6 +72,19 @@ static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e)
     return 0;
 }
 
+/* Skips count resource records. */
+static int skip_records(struct wire_rd *rd, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint16_t rdlen;
+        const uint8_t *p;
+        if (wire_rd_name_skip(rd) || wire_rd_bytes(rd, 8, &p) || wire_rd_u16(rd, &rdlen) ||
+            wire_rd_bytes(rd, rdlen, &p))
+            return GTM_EPARSE;
+    }
+    return 0;
+}
+
 /* The additional section: an optional OPT; other records (TSIG) are skipped. */
 static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e)
 {
@@ -181,18 +194,23 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
         question = true;
         echo = rd.pos;
     }
+    /* The answer and authority sections of a query are skipped (an IXFR query carries
+     * an SOA in authority, RFC 1995 §3); the additional section gives the OPT record,
+     * which every response to a query with one must carry (RFC 6891 §6.1.1). */
+    bool readable = question && skip_records(&rd, (uint32_t)an + ns) == 0 &&
+                    parse_additional(&rd, ar, &e) == 0;
+    if (!readable)
+        e.present = false; /* answer an unreadable query without OPT */
     if (opcode != OPCODE_QUERY)
         r.rcode = RCODE_NOTIMP;
-    else if (!question || an != 0 || ns != 0 || parse_additional(&rd, ar, &e) != 0)
+    else if (!readable)
         r.rcode = RCODE_FORMERR;
     else if (e.present && e.version != 0)
         r.rcode = RCODE_BADVERS; /* RFC 6891 §6.1.3 */
     else if (qtype == TYPE_OPT)
         r.rcode = RCODE_FORMERR;
-    if (r.rcode == RCODE_FORMERR && !question)
+    if (!question)
         echo = DNS_HEADER_LEN;
-    if (r.rcode == RCODE_FORMERR)
-        e.present = e.present && question; /* answer an unreadable OPT without one */
 
     size_t limit = tcp ? cap : DNS_UDP_CLASSIC;
     if (!tcp && e.present) {

@@ -31,6 +31,7 @@ struct snap_rrset {
 enum {
     SNAP_NODE_APEX = 1 << 0, /* the zone's apex */
     SNAP_NODE_CUT = 1 << 1,  /* a delegation point: NS below the apex */
+    SNAP_NODE_PARENT_SIDE = 1 << 2, /* a parent's records at a child apex (parent_side) */
 };
 
 struct snap_node {
@@ -44,6 +45,10 @@ struct snap_node {
     /* The closest delegation point strictly above this node in its zone, or NULL:
      * queries at or below it are answered with a referral. */
     const struct snap_node *cut;
+    /* At the apex of a zone whose parent zone we also serve: the parent's records at
+     * this name (its delegation NS, DS), which answer DS queries (RFC 4035 §3.1.4.1).
+     * Not in the hash table. */
+    const struct snap_node *parent_side;
 };
 
 struct snap_zone {

@@ -178,11 +178,22 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
     const struct snap_zone *zone = b->zones[b->zone_at].zone;
     if (!b->node || b->node->name_len != len || memcmp(b->node->name, wire, len) != 0) {
         finish_node(b);
-        if (deepest_zone(b->s, wire, len) != zone) {
+        const struct snap_zone *deepest = deepest_zone(b->s, wire, len);
+        if (deepest == zone) {
+            b->node = node_get(b->s, wire, len, zone);
+        } else if (deepest->apex->name_len == len) {
+            /* the parent's side of a child zone we also serve: kept for DS queries */
+            struct snap_node *shadow = arena_zalloc(&b->s->arena, sizeof *shadow);
+            shadow->name = deepest->apex->name;
+            shadow->name_len = (uint8_t)len;
+            shadow->flags = SNAP_NODE_CUT | SNAP_NODE_PARENT_SIDE;
+            shadow->zone = zone;
+            ((struct snap_node *)deepest->apex)->parent_side = shadow;
+            b->node = shadow;
+        } else {
             b->occluded++; /* below the apex of a deeper zone we also serve */
             return 0;
         }
-        b->node = node_get(b->s, wire, len, zone);
     }
     if (b->nsets == 0 || b->sets[b->nsets - 1].type != rr->type) {
         finish_rrset(b);
@@ -306,10 +317,13 @@ static int link_nodes(struct build *b)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        for (uint16_t k = 0; k < v[i]->nrrsets; k++) {
-            struct snap_rrset *rs = (struct snap_rrset *)&v[i]->rrsets[k];
-            if (rs->type == TYPE_NS || rs->type == TYPE_MX || rs->type == TYPE_SRV)
-                link_targets(s, rs);
+        for (int side = 0; side < 2; side++) {
+            const struct snap_node *node = side ? v[i]->parent_side : v[i];
+            for (uint16_t k = 0; node && k < node->nrrsets; k++) {
+                struct snap_rrset *rs = (struct snap_rrset *)&node->rrsets[k];
+                if (rs->type == TYPE_NS || rs->type == TYPE_MX || rs->type == TYPE_SRV)
+                    link_targets(s, rs);
+            }
         }
     }
     for (size_t z = 0; z < b->nzones && rc == 0; z++) {
