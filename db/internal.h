@@ -15,6 +15,7 @@ struct store {
     char errmsg[512]; /* detail of the last failure */
     int migrated_from;  /* schema version found by store_open() before migrating */
     sqlite3_stmt *rr_add; /* kept prepared: imports add records by the hundred thousand */
+    sqlite3_stmt *held;   /* a row a caller still reads (store_endpoint_get) */
 };
 
 /* One schema step: version 1 is db/schema.sql, N is db/migrations/NNNN_*.sql. The
@@ -37,6 +38,11 @@ int store__failf(struct store *st, int rc, const char *fmt, ...)
 int store__prepare(struct store *st, const char *sql, sqlite3_stmt **stmt);
 /* Runs a statement that returns no rows (bound already) and finalizes it. */
 int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what);
+/* Steps stmt (prepared and bound), calling row(stmt, ctx) for each row until it returns
+ * non-zero (returned); finalizes stmt. what names the query in errors. */
+typedef int (*store__row_fn)(sqlite3_stmt *stmt, void *ctx);
+int store__each_row(struct store *st, sqlite3_stmt *stmt, store__row_fn row, void *ctx,
+                    const char *what);
 /* Column text that is never NULL ("" for SQL NULL). */
 const char *store__text(sqlite3_stmt *stmt, int col);
 /* Column blob that is never NULL (SQLite returns NULL for an empty blob). */

@@ -73,6 +73,18 @@ int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
     return rc;
 }
 
+int store__each_row(struct store *st, sqlite3_stmt *stmt, store__row_fn row, void *ctx,
+                    const char *what)
+{
+    int rc = 0, src;
+    while (rc == 0 && (src = sqlite3_step(stmt)) == SQLITE_ROW)
+        rc = row(stmt, ctx);
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = store__fail(st, src, what);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 const char *store__text(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *t = sqlite3_column_text(stmt, col);
@@ -266,6 +278,7 @@ void store_close(struct store *st)
     if (!st)
         return;
     sqlite3_finalize(st->rr_add);
+    sqlite3_finalize(st->held);
     sqlite3_close(st->db); /* every other statement is finalized where it was prepared */
     free(st->path);
     free(st);

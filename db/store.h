@@ -116,15 +116,139 @@ int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner,
 int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,
                      void *arg);
 
+/* ---- traffic: regions, pools, endpoints, policies, geo map, latency ---------------- */
+
+struct store_region {
+    int64_t id;
+    const char *name;
+    bool has_coords;
+    double lat, lon; /* degrees north, east */
+};
+
+struct store_pool {
+    int64_t id;
+    const char *name;
+    int64_t endpoints;
+};
+
+enum store_ep_kind { STORE_EP_NAME = 0, STORE_EP_V4 = 4, STORE_EP_V6 = 6 };
+
+struct store_endpoint {
+    int64_t id;
+    int64_t pool_id;
+    const char *pool;   /* its name (reads only) */
+    const char *target; /* canonical text: address, or host name key */
+    enum store_ep_kind kind;
+    const uint8_t *address; /* 4 or 16 bytes, or the host name in wire form */
+    size_t address_len;
+    int64_t region_id;
+    const char *region; /* its name (reads only) */
+    uint32_t weight;
+    uint32_t priority;
+    bool enabled;
+};
+
+struct store_policy {
+    int64_t id;
+    int64_t zone_id;
+    const char *name; /* the managed name's key */
+    int64_t pool_id;
+    const char *pool; /* (reads only) */
+    const char *mode; /* geo latency proximity weighted failover all */
+    uint32_t ttl_s;
+    uint32_t answers; /* 0: the mode's default */
+    const char *fallback; /* fail-open pool none */
+    int64_t fallback_pool_id; /* 0 unless fallback is "pool" */
+    const char *fallback_pool; /* (reads only) */
+    bool sticky;
+    uint32_t region_up_pct;
+};
+
+/* Regions listed for one geo map key, in order of preference. */
+#define STORE_GEO_MAX_REGIONS 32
+struct store_geo {
+    const char *key;  /* normalised (see db/migrations/0002_traffic.sql) */
+    const char *kind; /* default continent country subdivision cidr */
+    size_t nregions;
+    int64_t region_ids[STORE_GEO_MAX_REGIONS];
+    const char *regions[STORE_GEO_MAX_REGIONS];
+};
+
+struct store_latency {
+    const char *key;
+    const char *kind;
+    int64_t region_id;
+    const char *region;
+    double ms;
+};
+
+typedef int (*store_region_fn)(void *arg, const struct store_region *r);
+typedef int (*store_pool_fn)(void *arg, const struct store_pool *p);
+typedef int (*store_endpoint_fn)(void *arg, const struct store_endpoint *e);
+typedef int (*store_policy_fn)(void *arg, const struct store_policy *p);
+typedef int (*store_geo_fn)(void *arg, const struct store_geo *g);
+typedef int (*store_latency_fn)(void *arg, const struct store_latency *l);
+
+/* Adds a region. GTM_EEXIST if the name is taken. */
+int store_region_add(struct store *st, const struct store_region *r, int64_t *id_out);
+int store_region_find(struct store *st, const char *name, int64_t *id_out);
+/* Calls fn for every region, by name. */
+int store_region_foreach(struct store *st, store_region_fn fn, void *arg);
+
+int store_pool_add(struct store *st, const char *name, int64_t *id_out);
+int store_pool_find(struct store *st, const char *name, int64_t *id_out);
+int store_pool_foreach(struct store *st, store_pool_fn fn, void *arg);
+
+/* Adds e (id, names ignored) to its pool. GTM_EEXIST if the pool has that target. */
+int store_endpoint_add(struct store *st, const struct store_endpoint *e, int64_t *id_out);
+/* Finds the endpoint of pool_id with target; *out gets its fields (strings borrowed
+ * until the next call on st). */
+int store_endpoint_get(struct store *st, int64_t pool_id, const char *target,
+                       struct store_endpoint *out);
+/* Writes weight, priority and enabled of endpoint e->id. */
+int store_endpoint_update(struct store *st, const struct store_endpoint *e);
+/* Calls fn for the endpoints of one pool (pool_id > 0) or all, by pool and target. */
+int store_endpoint_foreach(struct store *st, int64_t pool_id, store_endpoint_fn fn, void *arg);
+
+/* Creates or replaces the policy of p->name (names of p ignored, ids used). */
+int store_policy_set(struct store *st, const struct store_policy *p);
+/* Removes the policy of name; GTM_ENOTFOUND if none. */
+int store_policy_rm(struct store *st, const char *name);
+int store_policy_foreach(struct store *st, store_policy_fn fn, void *arg);
+
+/* Maps key (of kind) to the regions, replacing its previous mapping. */
+int store_geo_map(struct store *st, const char *key, const char *kind, const int64_t *region_ids,
+                  size_t n);
+/* Removes key's mapping; GTM_ENOTFOUND if none. */
+int store_geo_unmap(struct store *st, const char *key);
+int store_geo_foreach(struct store *st, store_geo_fn fn, void *arg);
+
+/* Sets the latency from key's clients to a region. */
+int store_latency_set(struct store *st, const struct store_latency *l);
+int store_latency_foreach(struct store *st, store_latency_fn fn, void *arg);
+
 /* ---- snapshots ------------------------------------------------------------------ */
 
 typedef int (*store_zone_rr_fn)(void *arg, int64_t zone_id, const struct store_rr *rr);
-/* Everything gtm-dnsd compiles, in one read transaction (one consistent version):
- * zone_fn for every zone first, then rr_fn for every record (rdata is NULL: only wire
- * form), grouped by zone and ordered by owner and type within it. A non-zero return
- * from a callback stops the read and is returned. */
-int store_snapshot_read(struct store *st, store_zone_fn zone_fn, store_zone_rr_fn rr_fn,
-                        void *arg);
+
+/* What a snapshot reads; any callback may be NULL. */
+struct store_snapshot_fns {
+    store_zone_fn zone;
+    store_zone_rr_fn rr; /* rdata is NULL: wire form only */
+    store_region_fn region;
+    store_pool_fn pool;
+    store_endpoint_fn endpoint;
+    store_policy_fn policy;
+    store_geo_fn geo;
+    store_latency_fn latency;
+};
+
+/* Everything gtm-dnsd compiles, in one read transaction (one consistent version), in
+ * the order of struct store_snapshot_fns: every zone, then every record grouped by zone
+ * and ordered by owner and type within it, then regions, pools, endpoints, policies,
+ * the geo map and the latency table. A non-zero return from a callback stops the read
+ * and is returned. */
+int store_snapshot_read(struct store *st, const struct store_snapshot_fns *fns, void *arg);
 
 /* ---- audit ---------------------------------------------------------------------- */
 

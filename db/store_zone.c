@@ -325,14 +325,27 @@ static int snapshot_records(struct store *st, store_zone_rr_fn rr_fn, void *arg)
     return rc;
 }
 
-int store_snapshot_read(struct store *st, store_zone_fn zone_fn, store_zone_rr_fn rr_fn,
-                        void *arg)
+int store_snapshot_read(struct store *st, const struct store_snapshot_fns *fns, void *arg)
 {
     int rc = store_read_begin(st);
     if (rc)
         return rc;
-    if ((rc = store_zone_foreach(st, zone_fn, arg)) == 0)
-        rc = snapshot_records(st, rr_fn, arg);
+    if (fns->zone)
+        rc = store_zone_foreach(st, fns->zone, arg);
+    if (rc == 0 && fns->rr)
+        rc = snapshot_records(st, fns->rr, arg);
+    if (rc == 0 && fns->region)
+        rc = store_region_foreach(st, fns->region, arg);
+    if (rc == 0 && fns->pool)
+        rc = store_pool_foreach(st, fns->pool, arg);
+    if (rc == 0 && fns->endpoint)
+        rc = store_endpoint_foreach(st, 0, fns->endpoint, arg);
+    if (rc == 0 && fns->policy)
+        rc = store_policy_foreach(st, fns->policy, arg);
+    if (rc == 0 && fns->geo)
+        rc = store_geo_foreach(st, fns->geo, arg);
+    if (rc == 0 && fns->latency)
+        rc = store_latency_foreach(st, fns->latency, arg);
     store_tx_end(st, false);
     return rc;
 }
