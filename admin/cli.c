@@ -79,7 +79,7 @@ int cli_store_fail(const struct cli *c, int rc)
 int cli_store_open(struct cli *c, enum store_mode mode)
 {
     char msg[512];
-    int rc = store_open(c->db_path, mode, &c->st, msg, sizeof msg);
+    int rc = store_open(c->db_path, mode, 0, &c->st, msg, sizeof msg);
     if (rc == 0)
         return 0;
     if (rc == GTM_EBUSY) {

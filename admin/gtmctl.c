@@ -46,6 +46,14 @@ static void print_main_help(FILE *f)
           f);
 }
 
+static int main_usage_error(void)
+{
+    fputs("usage: gtmctl [--db PATH] COMMAND [ARGUMENTS...]\n"
+          "Run 'gtmctl --help' for the commands.\n",
+          stderr);
+    return CLI_EXIT_USAGE;
+}
+
 static void print_cmd_help(const struct cli_cmd *cmd)
 {
     cli_usage(cmd, stdout);
@@ -229,14 +237,12 @@ int main(int argc, char **argv)
             return CLI_EXIT_USAGE;
         } else {
             fprintf(stderr, "gtmctl: unknown option %s\n", argv[i]);
-            print_main_help(stderr);
-            return CLI_EXIT_USAGE;
+            return main_usage_error();
         }
     }
     if (i >= argc) {
         fprintf(stderr, "gtmctl: missing command\n");
-        print_main_help(stderr);
-        return CLI_EXIT_USAGE;
+        return main_usage_error();
     }
     c.cmd = find_cmd(argc - i, argv + i, &words);
     if (!c.cmd) {
@@ -249,8 +255,7 @@ int main(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
         fprintf(stderr, "gtmctl: unknown command '%s'\n", argv[i]);
-        print_main_help(stderr);
-        return CLI_EXIT_USAGE;
+        return main_usage_error();
     }
     c.user = current_user();
     c.cmdline = join_cmdline(argc - 1, argv + 1);

@@ -204,8 +204,8 @@ out:
     return rc;
 }
 
-int store_open(const char *path, enum store_mode mode, struct store **out, char *msg,
-               size_t msglen)
+int store_open(const char *path, enum store_mode mode, int busy_ms, struct store **out,
+               char *msg, size_t msglen)
 {
     struct store *st = xcalloc(1, sizeof *st);
     struct stat sb;
@@ -228,7 +228,7 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
         goto out;
     }
     sqlite3_extended_result_codes(st->db, 1);
-    store_busy_timeout_set(st, STORE_BUSY_TIMEOUT_MS);
+    store_busy_timeout_set(st, busy_ms ? busy_ms : STORE_BUSY_TIMEOUT_MS);
     if ((rc = exec(st, "PRAGMA foreign_keys = ON", "enabling foreign keys")) ||
         (rc = check_identity(st, &version)))
         goto out;
@@ -258,7 +258,7 @@ int store_open(const char *path, enum store_mode mode, struct store **out, char 
         rc = exec(st, "PRAGMA journal_mode = WAL", "enabling WAL");
         if (rc == 0)
             rc = migrate(st);
-        if (rc != GTM_EBUSY || now_ms() - start >= STORE_BUSY_TIMEOUT_MS)
+        if (rc != GTM_EBUSY || now_ms() - start >= (uint64_t)(busy_ms ? busy_ms : STORE_BUSY_TIMEOUT_MS))
             break;
         nanosleep(&(struct timespec){0, STORE_RETRY_MS * 1000000L}, NULL);
     }

@@ -25,13 +25,13 @@ enum store_mode {
  * snapshot read to finish, short enough that an operator is not left waiting. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-/* Opens the store at path. On success *out is a connection the caller closes with
- * store_close(). On failure *out is untouched and msg (msglen bytes, may be NULL)
+/* Opens the store at path, waiting at most busy_ms (0: STORE_BUSY_TIMEOUT_MS) for another
+ * process's lock. On success *out is a connection the caller closes with store_close(). On failure *out is untouched and msg (msglen bytes, may be NULL)
  * gets the reason: GTM_ENOTFOUND (no file, mode != STORE_CREATE), GTM_ESTORE (not a
  * gtm store, corrupt, unreadable), GTM_ESCHEMA (too old for STORE_READ, or newer than
  * this binary), GTM_EBUSY (locked while migrating). */
-int store_open(const char *path, enum store_mode mode, struct store **out, char *msg,
-               size_t msglen);
+int store_open(const char *path, enum store_mode mode, int busy_ms, struct store **out,
+               char *msg, size_t msglen);
 void store_close(struct store *st);
 
 /* Detail of the last failure on this connection. Borrowed until the next call. */

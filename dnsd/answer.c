@@ -87,14 +87,47 @@ static size_t cname_target(const struct snap_rrset *cname, uint8_t *out)
     return rdlen;
 }
 
-void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, struct answer_result *r)
+/* A managed name: the policy decides its A/AAAA (or CNAME) answer; other types have
+ * no data there. */
+static void put_policy(struct msg *m, const struct snap *s, const struct snap_node *node,
+                       const uint8_t *owner, size_t owner_len, uint16_t qtype,
+                       const struct snap_zone *zone, const struct answer_env *env,
+                       struct answer_result *r)
+{
+    struct pol_decision d;
+    struct msg_mark mark;
+    if (qtype != TYPE_A && qtype != TYPE_AAAA && qtype != TYPE_ANY && qtype != TYPE_CNAME) {
+        put_soa(m, zone, r);
+        return;
+    }
+    pol_decide(s, node->policy, qtype == TYPE_AAAA ? 6 : 4, env->client, env->sc, NULL, &d);
+    r->scope = d.scope;
+    if (d.answer == POL_ANSWER_NODATA || (d.answer == POL_ANSWER_ADDRS && qtype == TYPE_CNAME)) {
+        put_soa(m, zone, r);
+        return;
+    }
+    msg_mark(m, &mark);
+    for (uint16_t i = 0; i < d.n; i++) {
+        const struct pol_endpoint *e = d.eps[i];
+        uint16_t type = e->kind == POL_EP_V4 ? TYPE_A : e->kind == POL_EP_V6 ? TYPE_AAAA
+                                                                              : TYPE_CNAME;
+        if (msg_rr_raw(m, MSG_ANSWER, owner, owner_len, type, 1, d.ttl_s, e->addr, e->addr_len)) {
+            msg_rollback(m, &mark); /* the whole answer, or TC */
+            r->truncated = true;
+            return;
+        }
+    }
+}
+
+void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct answer_env *env,
+               struct answer_result *r)
 {
     uint8_t chain[CNAME_CHAIN_MAX][DNAME_WIRE_MAX];
     const uint8_t *owner = m->qname;
     size_t owner_len = m->qname_len;
     const struct snap_zone *zone = NULL;
     struct snap_result res;
-    *r = (struct answer_result){RCODE_NOERROR, false, false};
+    *r = (struct answer_result){RCODE_NOERROR, false, false, 0};
 
     for (int hop = 0;; hop++) {
         snap_lookup(s, owner, owner_len, qtype, &res);
@@ -134,6 +167,10 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, struct answe
             break;
         }
         const struct snap_node *node = res.node;
+        if (node->policy) {
+            put_policy(m, s, node, owner, owner_len, qtype, zone, env, r);
+            return;
+        }
         const struct snap_rrset *rs =
             qtype == TYPE_ANY ? any_rrset(node) : snap_node_rrset(node, qtype);
         if (rs) {

@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "dnsd/msg.h"
+#include "dnsd/policy.h"
 #include "dnsd/snap.h"
+#include "geo/geo.h"
 
 enum {
     RCODE_NOERROR = 0,
@@ -25,9 +27,17 @@ struct answer_result {
     int rcode;
     bool aa;        /* authoritative */
     bool truncated; /* an answer or authority RRset did not fit */
+    uint8_t scope;  /* ECS scope: how much of the client address the answer depends on */
+};
+
+/* Who asks, for managed names: the client, and the worker's decision scratch. */
+struct answer_env {
+    const struct geo_client *client;
+    struct pol_scratch *sc;
 };
 
 /* Writes the sections for qname (m->qname) / qtype into m. */
-void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, struct answer_result *out);
+void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct answer_env *env,
+               struct answer_result *out);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "common/err.h"
 #include "dnsd/conf.h"
+#include "geo/geo.h"
 
 #define OFF(f) offsetof(struct dnsd_cfg, f)
 
@@ -38,6 +39,10 @@ const struct cfg_opt dnsd_cfg_table[] = {
      "close TCP connections idle this long (RFC 7766 section 6.2.3)", 1, 3600},
     {"tcp-max-conns", CFG_UINT, OFF(tcp_max_conns), "1024", "N",
      "open TCP connections across all threads; the newest past it are closed", 1, 1000000},
+    {"geoip", CFG_LIST, OFF(geoip), NULL, "FILE",
+     "GeoIP database (.mmdb, MaxMind or flat layout); repeatable: IPv4 and IPv6 may be "
+     "separate files; replaced files are picked up",
+     0, 0},
     {"reload-interval-ms", CFG_UINT, OFF(reload_interval_ms), "100", "MS",
      "how often the store is checked for changes", 10, 10000},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
@@ -140,6 +145,10 @@ int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
     if ((cfg->identity && strlen(cfg->identity) > 255) ||
         (cfg->server_version && strlen(cfg->server_version) > 255)) {
         snprintf(err, errlen, "--identity and --server-version hold at most 255 characters");
+        return GTM_EPARSE;
+    }
+    if (cfg->geoip.n > GEO_MAX_DBS) {
+        snprintf(err, errlen, "at most %d --geoip databases", GEO_MAX_DBS);
         return GTM_EPARSE;
     }
     if (cfg->threads == 0) {

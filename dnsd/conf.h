@@ -38,6 +38,7 @@ struct dnsd_cfg {
     uint32_t tcp_idle_timeout_s;
     uint32_t tcp_max_conns;
     uint32_t reload_interval_ms;
+    struct cfg_list geoip;
     /* derived by dnsd_cfg_finish() */
     struct dnsd_listen addrs[DNSD_MAX_LISTEN];
     size_t naddrs;

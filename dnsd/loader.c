@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "db/store.h"
 #include "dnsd/loader.h"
+#include "geo/geo.h"
 
 /* A reader on a WAL store is never blocked by writers; a short timeout covers
  * checkpoints and recovery, and the next poll tries again. */
@@ -38,7 +39,7 @@ static void trouble(struct loader *l, const char *msg)
 static int open_store(struct loader *l, char *msg, size_t msglen)
 {
     struct stat sb;
-    int rc = store_open(l->path, STORE_READ, &l->st, msg, msglen);
+    int rc = store_open(l->path, STORE_READ, LOADER_BUSY_TIMEOUT_MS, &l->st, msg, msglen);
     if (rc)
         return rc;
     store_busy_timeout_set(l->st, LOADER_BUSY_TIMEOUT_MS);
@@ -49,6 +50,52 @@ static int open_store(struct loader *l, char *msg, size_t msglen)
     l->data_version = -1; /* compile at least once on a new connection */
     return 0;
 }
+
+/* ---- GeoIP files ---------------------------------------------------------------------- */
+
+static struct loader_file_id file_id(const char *path)
+{
+    struct stat sb;
+    struct loader_file_id id = {0};
+    if (stat(path, &sb) == 0)
+        id = (struct loader_file_id){sb.st_dev, sb.st_ino, sb.st_size,
+                                     (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
+                                     true};
+    return id;
+}
+
+/* (Re)opens the GeoIP databases when their files changed. Returns whether they did. A
+ * missing or corrupt file is logged; until it is fixed every client is at an unknown
+ * place, which the geo map's '*' entry answers. */
+static bool geo_refresh(struct loader *l, bool first)
+{
+    bool changed = first;
+    struct loader_file_id ids[GEO_MAX_DBS];
+    for (size_t i = 0; i < l->ngeoip; i++) {
+        ids[i] = file_id(l->geoip[i]);
+        changed |= memcmp(&ids[i], &l->geo_ids[i], sizeof ids[i]) != 0;
+    }
+    if (!changed)
+        return false;
+    memcpy(l->geo_ids, ids, l->ngeoip * sizeof ids[0]);
+    geo_db_close(l->db);
+    l->db = NULL;
+    char msg[512];
+    if (l->ngeoip && geo_db_open(l->geoip, l->ngeoip, &l->db, msg, sizeof msg) != 0)
+        log_err("%s; until it is replaced every client maps to the geo map's '*' entry", msg);
+    else if (l->ngeoip)
+        log_info("GeoIP: %zu database%s open (%s%s)", l->ngeoip, l->ngeoip > 1 ? "s" : "",
+                 l->geoip[0], l->ngeoip > 1 ? ", ..." : "");
+    /* the identity of what the classifier is built from: files, and whether they opened */
+    uint64_t h = 14695981039346656037ULL;
+    const uint8_t *p = (const uint8_t *)ids;
+    for (size_t i = 0; i < l->ngeoip * sizeof ids[0]; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    l->db_fingerprint = h ^ (l->db != NULL);
+    return true;
+}
+
+/* ---- snapshots ------------------------------------------------------------------------- */
 
 /* Compiles a snapshot if the store changed (or force). *out: the new one, or NULL. */
 static int maybe_compile(struct loader *l, bool force, struct snap **out, char *msg, size_t msglen)
@@ -73,7 +120,8 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
     }
     if (!force && version == l->data_version)
         return 0;
-    rc = snap_compile(l->st, l->generation + 1, out, msg, msglen);
+    struct snap_geo_source geo = {l->db, l->db_fingerprint, &l->geo_cache};
+    rc = snap_compile(l->st, l->generation + 1, &geo, out, msg, msglen);
     /* after a failure too: the same data would fail again; wait for the next change */
     l->data_version = version;
     if (rc)
@@ -82,14 +130,18 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
     return 0;
 }
 
-int loader_init(struct loader *l, const char *path, uint32_t interval_ms, struct snap **first,
-                char *msg, size_t msglen)
+int loader_init(struct loader *l, const char *path, uint32_t interval_ms,
+                const char *const *geoip, size_t ngeoip, struct snap **first, char *msg,
+                size_t msglen)
 {
     memset(l, 0, sizeof *l);
     l->path = path;
     l->interval_ms = interval_ms;
+    l->geoip = geoip;
+    l->ngeoip = ngeoip < GEO_MAX_DBS ? ngeoip : GEO_MAX_DBS;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
+    geo_refresh(l, true);
     uint64_t t0 = now_ms();
     int rc = maybe_compile(l, true, first, msg, msglen);
     if (rc == 0)
@@ -117,6 +169,7 @@ static void *loader_main(void *arg)
         bool force = l->forced;
         l->forced = false;
         pthread_mutex_unlock(&l->mu);
+        force |= geo_refresh(l, false); /* a replaced GeoIP file: rebuild the classifier */
 
         struct snap *next = NULL;
         uint64_t t0 = now_ms();
@@ -174,6 +227,10 @@ void loader_fini(struct loader *l)
     }
     store_close(l->st);
     l->st = NULL;
+    snap_geo_release(l->geo_cache);
+    l->geo_cache = NULL;
+    geo_db_close(l->db);
+    l->db = NULL;
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
 }

@@ -13,12 +13,25 @@
 
 #include "dnsd/rcu.h"
 #include "dnsd/snap.h"
+#include "geo/geo.h"
 
 struct store;
+struct geo_db;
+
+/* What identifies a GeoIP file's version: a replaced file gets a new identity. */
+struct loader_file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns;
+    bool exists;
+};
 
 struct loader {
     const char *path;
     uint32_t interval_ms;
+    const char *const *geoip; /* .mmdb paths (--geoip) */
+    size_t ngeoip;
     struct rcu *rcu;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -33,12 +46,21 @@ struct loader {
     int64_t data_version;
     uint64_t generation;
     char last_error[512]; /* logged once, not every poll */
+    /* GeoIP: the open databases (NULL: none, or they failed to open), the identities of
+     * their files when opened, and the classifier the last snapshot built */
+    struct geo_db *db;
+    struct loader_file_id geo_ids[GEO_MAX_DBS];
+    uint64_t db_fingerprint;
+    struct snap_geo *geo_cache;
 };
 
-/* Opens the store at path and compiles the first snapshot into *first, synchronously.
- * Returns 0, or an error with msg (start-up with no usable store is fatal). */
-int loader_init(struct loader *l, const char *path, uint32_t interval_ms, struct snap **first,
-                char *msg, size_t msglen);
+/* Opens the store at path and the GeoIP databases (ngeoip paths; one that is missing
+ * or corrupt is logged and left out), and compiles the first snapshot into *first,
+ * synchronously. Returns 0, or an error with msg (start-up with no usable store is
+ * fatal). */
+int loader_init(struct loader *l, const char *path, uint32_t interval_ms,
+                const char *const *geoip, size_t ngeoip, struct snap **first, char *msg,
+                size_t msglen);
 /* Starts the loader thread, publishing through rcu. */
 int loader_start(struct loader *l, struct rcu *rcu);
 /* Asks for a reload now (any thread, e.g. on SIGHUP). */

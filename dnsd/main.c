@@ -151,7 +151,8 @@ static int run(struct dnsd *d)
         if (!d->cfg.syslog)
             log_open("gtm-dnsd", true); /* stderr is /dev/null now */
     }
-    if ((rc = loader_init(&d->loader, d->cfg.db, d->cfg.reload_interval_ms, &first, msg,
+    if ((rc = loader_init(&d->loader, d->cfg.db, d->cfg.reload_interval_ms,
+                          (const char *const *)d->cfg.geoip.v, d->cfg.geoip.n, &first, msg,
                           sizeof msg))) {
         log_err("cannot start: %s", msg);
         goto fail;

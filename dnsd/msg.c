@@ -213,18 +213,31 @@ static int put_rr(struct msg *m, const uint8_t *owner, size_t owner_len, uint16_
     return 0;
 }
 
+void msg_mark(const struct msg *m, struct msg_mark *mark)
+{
+    mark->len = m->len;
+    mark->nnames = m->nnames;
+    memcpy(mark->counts, m->counts, sizeof mark->counts);
+}
+
+void msg_rollback(struct msg *m, const struct msg_mark *mark)
+{
+    m->len = mark->len;
+    m->nnames = mark->nnames;
+    memcpy(m->counts, mark->counts, sizeof m->counts);
+}
+
 int msg_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t owner_len,
               const struct snap_rrset *rs, uint32_t ttl_s)
 {
-    size_t len = m->len;
-    int nnames = m->nnames;
+    struct msg_mark mark;
     const uint8_t *p = rs->data;
+    msg_mark(m, &mark);
     for (uint16_t i = 0; i < rs->count; i++) {
         uint16_t rdlen;
         memcpy(&rdlen, p, 2);
         if (put_rr(m, owner, owner_len, rs->type, CLASS_IN, ttl_s, p + 2, rdlen)) {
-            m->len = len; /* whole RRsets only */
-            m->nnames = nnames;
+            msg_rollback(m, &mark); /* whole RRsets only */
             return -1;
         }
         p += 2 + rdlen;
@@ -237,11 +250,10 @@ int msg_rr_raw(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t
                uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata,
                uint16_t rdlen)
 {
-    size_t len = m->len;
-    int nnames = m->nnames;
+    struct msg_mark mark;
+    msg_mark(m, &mark);
     if (put_rr(m, owner, owner_len, type, rclass, ttl, rdata, rdlen)) {
-        m->len = len;
-        m->nnames = nnames;
+        msg_rollback(m, &mark);
         return -1;
     }
     m->counts[sec]++;

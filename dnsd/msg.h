@@ -50,6 +50,15 @@ int msg_rr_raw(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t
                uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata,
                uint16_t rdlen);
 
+/* A point to return to: what was written after it is undone by msg_rollback(). */
+struct msg_mark {
+    size_t len;
+    int nnames;
+    uint16_t counts[4];
+};
+void msg_mark(const struct msg *m, struct msg_mark *mark);
+void msg_rollback(struct msg *m, const struct msg_mark *mark);
+
 /* Stores the section counts into the header. */
 void msg_finish(struct msg *m);
 

@@ -2,7 +2,9 @@
  * bytes are read only through common/wire.h. */
 #include "config.h"
 
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/wire.h"
 #include "dnsd/answer.h"
@@ -19,6 +21,9 @@
 #define TYPE_MAILA 254
 #define TYPE_ANY 255
 #define EDNS_OPT_NSID 3
+#define EDNS_OPT_ECS 8
+/* An ECS option in a response: code, length, family, prefixes, 16 address bytes. */
+#define ECS_OPT_MAX (4 + 4 + 16)
 /* Fixed part of an OPT record: root owner, type, class, TTL, RDLENGTH. */
 #define OPT_FIXED_LEN 11
 #define OPT_DO 0x8000
@@ -27,6 +32,7 @@
 struct edns {
     bool present;
     bool nsid;       /* NSID requested */
+    bool ecs;        /* a client subnet was given (in the query context's client) */
     bool do_bit;
     uint8_t version;
     uint16_t udp_size;
@@ -43,15 +49,21 @@ static inline void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)v;
 }
 
-/* RFC 6891 §6.1: one OPT record, owner root; its options in RDATA. Returns 0 or
- * GTM_EPARSE (then FORMERR). */
-static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e)
+/* RFC 6891 §6.1: one OPT record, owner root; its options in RDATA. A client subnet
+ * (RFC 7871) goes to *client. Returns 0 or GTM_EPARSE (then FORMERR). */
+static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e,
+                     struct geo_client *client)
 {
     uint16_t cls, rdlen;
     uint32_t ttl;
     const uint8_t *rdata;
-    if (e->present || rd->buf[owner_at] != 0 || wire_rd_u16(rd, &cls) ||
-        wire_rd_u32(rd, &ttl) || wire_rd_u16(rd, &rdlen) || wire_rd_bytes(rd, rdlen, &rdata))
+    bool second = e->present;
+    if (wire_rd_u16(rd, &cls) || wire_rd_u32(rd, &ttl) || wire_rd_u16(rd, &rdlen) ||
+        wire_rd_bytes(rd, rdlen, &rdata))
+        return GTM_EPARSE; /* cut short: answered without OPT */
+    /* RFC 6891 §7: a response to a query with an OPT record, a faulty one included,
+     * carries one */
+    if (second || rd->buf[owner_at] != 0)
         return GTM_EPARSE;
     e->present = true;
     e->udp_size = cls < DNS_UDP_CLASSIC ? DNS_UDP_CLASSIC : cls;
@@ -65,8 +77,13 @@ static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e)
         if (wire_rd_u16(&opts, &code) || wire_rd_u16(&opts, &olen) ||
             wire_rd_bytes(&opts, olen, &odata))
             return GTM_EPARSE;
-        if (code == EDNS_OPT_NSID)
+        if (code == EDNS_OPT_NSID) {
             e->nsid = true; /* RFC 5001 §2.1: the query's payload is empty and ignored */
+        } else if (code == EDNS_OPT_ECS) {
+            if (e->ecs || geo_ecs_parse(odata, olen, client) != 0)
+                return GTM_EPARSE; /* RFC 7871 §7.1.2: malformed, or twice: FORMERR */
+            e->ecs = true;
+        }
         /* other options are ignored (RFC 6891 §6.1.2) */
     }
     return 0;
@@ -86,7 +103,8 @@ static int skip_records(struct wire_rd *rd, uint32_t count)
 }
 
 /* The additional section: an optional OPT; other records (TSIG) are skipped. */
-static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e)
+static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e,
+                            struct geo_client *client)
 {
     for (uint16_t i = 0; i < count; i++) {
         size_t owner_at = rd->pos;
@@ -96,7 +114,7 @@ static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e)
         if (wire_rd_name_skip(rd) || wire_rd_u16(rd, &type))
             return GTM_EPARSE;
         if (type == TYPE_OPT) {
-            if (parse_opt(rd, owner_at, e))
+            if (parse_opt(rd, owner_at, e, client))
                 return GTM_EPARSE;
             continue;
         }
@@ -141,10 +159,12 @@ static int answer_chaos(struct query_ctx *q, uint16_t qtype, bool *aa)
 }
 
 /* Writes the OPT record (RFC 6891 §6.1.2): our UDP size, extended RCODE bits, the DO
- * bit echoed, NSID when asked for and configured. Fits: room was kept for it. */
-static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, size_t cap)
+ * bit echoed, NSID when asked for and configured, the client subnet with the answer's
+ * scope (RFC 7871 §7.2.1). Fits: room was kept for it. */
+static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope,
+                    size_t cap)
 {
-    uint8_t rdata[4 + DNSD_NSID_MAX];
+    uint8_t rdata[4 + DNSD_NSID_MAX + ECS_OPT_MAX];
     uint16_t rdlen = 0;
     if (e->nsid && q->cfg->nsid_len) {
         put16(rdata, EDNS_OPT_NSID);
@@ -152,6 +172,13 @@ static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, size_t
         memcpy(rdata + 4, q->cfg->nsid_bytes, q->cfg->nsid_len);
         rdlen = (uint16_t)(4 + q->cfg->nsid_len);
         q->stats.nsid++;
+    }
+    if (e->ecs) {
+        size_t n = geo_ecs_write(&q->client, scope, rdata + rdlen + 4);
+        put16(rdata + rdlen, EDNS_OPT_ECS);
+        put16(rdata + rdlen + 2, (uint16_t)n);
+        rdlen = (uint16_t)(rdlen + 4 + n);
+        q->stats.ecs++;
     }
     uint32_t ttl = (uint32_t)(rcode >> 4) << 24 | (e->do_bit ? OPT_DO : 0);
     q->msg.limit = cap;
@@ -163,15 +190,32 @@ static size_t opt_room(const struct query_ctx *q, const struct edns *e)
 {
     if (!e->present)
         return 0;
-    return OPT_FIXED_LEN + (e->nsid && q->cfg->nsid_len ? 4 + q->cfg->nsid_len : 0);
+    return OPT_FIXED_LEN + (e->nsid && q->cfg->nsid_len ? 4 + q->cfg->nsid_len : 0) +
+           (e->ecs ? ECS_OPT_MAX : 0);
+}
+
+/* The resolver's address as the client, when the query gives no subnet. */
+static void client_from_peer(struct geo_client *c, const struct sockaddr *peer)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (peer->sa_family == AF_INET) {
+        geo_client_from_addr(c, 4, (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr);
+        return;
+    }
+    const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+    if (memcmp(a, v4mapped, sizeof v4mapped) == 0)
+        geo_client_from_addr(c, 4, a + 12);
+    else
+        geo_client_from_addr(c, 6, a);
 }
 
 size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *req, size_t len,
-                    uint8_t *out, size_t cap, bool tcp)
+                    const struct sockaddr *peer, uint8_t *out, size_t cap, bool tcp)
 {
     struct wire_rd rd;
     struct edns e = {0};
-    struct answer_result r = {RCODE_NOERROR, false, false};
+    struct answer_result r = {RCODE_NOERROR, false, false, 0};
+    const struct answer_env env = {&q->client, &q->pol};
     uint16_t qtype = 0, qclass = 0;
     size_t echo = DNS_HEADER_LEN; /* bytes of the query copied into the response */
     bool question = false;
@@ -189,21 +233,30 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     uint16_t qd = get16(req + 4), an = get16(req + 6), ns = get16(req + 8), ar = get16(req + 10);
     wire_rd_init(&rd, req, len);
     rd.pos = DNS_HEADER_LEN;
-    if (qd == 1 && wire_rd_name_lower(&rd, q->qname, &q->qname_len) == 0 &&
-        wire_rd_u16(&rd, &qtype) == 0 && wire_rd_u16(&rd, &qclass) == 0) {
-        question = true;
-        echo = rd.pos;
+    /* Every question is read (a query has one; more or none is FORMERR, but the OPT
+     * record after them is still found), the answer and authority sections skipped (an
+     * IXFR query carries an SOA in authority, RFC 1995 §3), and the additional section
+     * gives the OPT record, which every response to a query with one carries (RFC 6891
+     * §6.1.1). */
+    bool readable = true;
+    for (uint16_t i = 0; i < qd && readable; i++) {
+        uint8_t name[DNAME_WIRE_MAX];
+        size_t name_len;
+        uint16_t type, cls;
+        readable = wire_rd_name_lower(&rd, i ? name : q->qname, i ? &name_len : &q->qname_len) == 0 &&
+                   wire_rd_u16(&rd, &type) == 0 && wire_rd_u16(&rd, &cls) == 0;
+        if (readable && i == 0) {
+            qtype = type;
+            qclass = cls;
+            echo = rd.pos;
+        }
     }
-    /* The answer and authority sections of a query are skipped (an IXFR query carries
-     * an SOA in authority, RFC 1995 §3); the additional section gives the OPT record,
-     * which every response to a query with one must carry (RFC 6891 §6.1.1). */
-    bool readable = question && skip_records(&rd, (uint32_t)an + ns) == 0 &&
-                    parse_additional(&rd, ar, &e) == 0;
-    if (!readable)
-        e.present = false; /* answer an unreadable query without OPT */
+    question = readable && qd == 1;
+    readable = readable && skip_records(&rd, (uint32_t)an + ns) == 0 &&
+               parse_additional(&rd, ar, &e, &q->client) == 0;
     if (opcode != OPCODE_QUERY)
         r.rcode = RCODE_NOTIMP;
-    else if (!readable)
+    else if (!readable || !question)
         r.rcode = RCODE_FORMERR;
     else if (e.present && e.version != 0)
         r.rcode = RCODE_BADVERS; /* RFC 6891 §6.1.3 */
@@ -227,8 +280,11 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
             r.rcode = RCODE_REFUSED; /* no zone transfers from gtm-dnsd */
         else if (qtype == TYPE_MAILA || qtype == TYPE_MAILB)
             r.rcode = RCODE_NOTIMP;
-        else if (qclass == CLASS_IN)
-            answer_in(&q->msg, s, qtype, &r);
+        else if (qclass == CLASS_IN) {
+            if (!e.ecs)
+                client_from_peer(&q->client, peer);
+            answer_in(&q->msg, s, qtype, &env, &r);
+        }
         else if (qclass == CLASS_CH)
             r.rcode = answer_chaos(q, qtype, &r.aa);
         else
@@ -239,7 +295,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     out[2] = (uint8_t)(0x80 | (req[2] & 0x79) | (r.aa ? 0x04 : 0) | (r.truncated ? 0x02 : 0));
     out[3] = (uint8_t)((req[3] & 0x10) | (r.rcode & 0xF));
     if (e.present)
-        put_opt(q, &e, r.rcode, cap);
+        put_opt(q, &e, r.rcode, r.scope, cap);
     msg_finish(&q->msg);
     q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
     q->stats.truncated += r.truncated;

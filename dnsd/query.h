@@ -12,7 +12,9 @@
 #include "common/dname.h"
 #include "dnsd/conf.h"
 #include "dnsd/msg.h"
+#include "dnsd/policy.h"
 #include "dnsd/snap.h"
+#include "geo/geo.h"
 
 /* Largest DNS message (TCP); a response buffer holds this much. */
 #define DNS_MSG_MAX 65535
@@ -25,7 +27,7 @@ struct query_stats {
     uint64_t dropped; /* too short to answer, or a response (QR set) */
     uint64_t rcode[17]; /* by RCODE, BADVERS (16) included */
     uint64_t truncated;
-    uint64_t edns, nsid;
+    uint64_t edns, nsid, ecs;
 };
 
 struct query_ctx {
@@ -33,13 +35,15 @@ struct query_ctx {
     struct msg msg;
     uint8_t qname[DNAME_WIRE_MAX]; /* lower-case question name */
     size_t qname_len;
+    struct geo_client client; /* from ECS, else the resolver's address */
+    struct pol_scratch pol;   /* decision scratch; pol.rng is seeded by the worker */
     struct query_stats stats;
 };
 
-/* Answers the query req (len bytes) from snapshot s, writing the response into out
- * (cap bytes, at least cfg->edns_size; DNS_MSG_MAX for TCP). Returns the response's
- * length, or 0 when nothing must be sent. */
+/* Answers the query req (len bytes) from peer, with snapshot s, writing the response
+ * into out (cap bytes, at least cfg->edns_size; DNS_MSG_MAX for TCP). Returns the
+ * response's length, or 0 when nothing must be sent. */
 size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *req, size_t len,
-                    uint8_t *out, size_t cap, bool tcp);
+                    const struct sockaddr *peer, uint8_t *out, size_t cap, bool tcp);
 
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/xalloc.h"
@@ -13,7 +14,12 @@
 
 void rcu_init(struct rcu *r, size_t nreaders, void *first)
 {
-    r->readers = xcalloc(nreaders ? nreaders : 1, sizeof *r->readers);
+    /* one cache line per reader: aligned_alloc, as calloc only aligns to 16 bytes */
+    size_t bytes = (nreaders ? nreaders : 1) * sizeof *r->readers;
+    r->readers = aligned_alloc(_Alignof(struct rcu_reader), bytes);
+    if (!r->readers)
+        r->readers = xmalloc(bytes); /* never reached on glibc; xmalloc aborts on OOM */
+    memset(r->readers, 0, bytes);
     r->nreaders = nreaders;
     atomic_init(&r->current, first);
     atomic_init(&r->epoch, 1);

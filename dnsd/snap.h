@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dnsd/arena.h"
+#include "dnsd/policy.h"
 
 struct store;
 struct snap_node;
@@ -49,6 +50,8 @@ struct snap_node {
      * this name (its delegation NS, DS), which answer DS queries (RFC 4035 §3.1.4.1).
      * Not in the hash table. */
     const struct snap_node *parent_side;
+    /* A managed name: its A/AAAA answers come from this policy. */
+    const struct pol_policy *policy;
 };
 
 struct snap_zone {
@@ -64,6 +67,22 @@ struct snap_slot {
     const struct snap_node *node; /* NULL: empty slot */
 };
 
+/* A classifier shared by consecutive snapshots while its inputs (regions, geo map,
+ * latency table, GeoIP files) do not change; freed with the last snapshot holding it.
+ * Counted and freed on the loader thread only. */
+struct snap_geo {
+    struct geo_classifier *classifier;
+    uint64_t fingerprint; /* of its inputs */
+    int refs;
+};
+
+/* Where a snapshot compile gets its GeoIP data and keeps its classifier. */
+struct snap_geo_source {
+    const struct geo_db *db;   /* NULL: no databases (every client maps to '*') */
+    uint64_t db_fingerprint;   /* identity of the database files */
+    struct snap_geo **cache;   /* the last classifier built (a reference), or NULL */
+};
+
 struct snap {
     struct arena arena;
     struct snap_slot *slots; /* open addressing, linear probing */
@@ -71,15 +90,31 @@ struct snap {
     uint32_t seed;           /* of the name hash, random per snapshot */
     size_t nzones, nrecords, nnodes;
     uint64_t generation; /* counts snapshots compiled by this process */
+    /* traffic management */
+    const struct pol_region *regions;
+    size_t nregions;
+    const struct pol_pool *pools;
+    size_t npools;
+    const struct pol_endpoint *eps;
+    size_t neps;
+    size_t npolicies;
+    /* per endpoint (pol_endpoint.state): enum pol_state, rewritten in place when health
+     * changes (relaxed atomics: a decision sees each state old or new, never torn) */
+    _Atomic uint8_t *states;
+    struct snap_geo *geo;
 };
 
 /* ---- compiling (dnsd/snap_compile.c) ------------------------------------------------ */
 
-/* Compiles every zone of the open store into a new snapshot, in one read transaction.
- * Returns 0 and *out (caller frees with snap_free()), or the store's error code; msg
- * (msglen bytes) says what failed. Blocking: loader thread or gtmctl only. */
-int snap_compile(struct store *st, uint64_t generation, struct snap **out, char *msg,
-                 size_t msglen);
+/* Compiles every zone and policy of the open store into a new snapshot, in one read
+ * transaction, with a classifier from geo (built, or reused from geo->cache when its
+ * inputs did not change; geo may be NULL). Returns 0 and *out (caller frees with
+ * snap_free()), or the store's error code; msg (msglen bytes) says what failed.
+ * Blocking: loader thread or gtmctl only. */
+int snap_compile(struct store *st, uint64_t generation, const struct snap_geo_source *geo,
+                 struct snap **out, char *msg, size_t msglen);
+/* Drops a reference to a shared classifier; frees it with the last one. */
+void snap_geo_release(struct snap_geo *g);
 void snap_free(struct snap *s);
 
 /* ---- reading (dnsd/lookup.c): any thread, no allocation, no locks ---------------------- */

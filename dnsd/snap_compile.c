@@ -16,7 +16,7 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 #include "db/store.h"
-#include "dnsd/snap.h"
+#include "dnsd/internal.h"
 
 #define TYPE_NS 2
 #define TYPE_SOA 6
@@ -24,29 +24,6 @@
 #define TYPE_SRV 33
 /* Table sizes are powers of two at least twice the node count: probes stay short. */
 #define SNAP_MIN_SLOTS 64
-
-/* A zone being compiled. */
-struct bzone {
-    int64_t id;
-    struct snap_zone *zone;
-};
-
-struct build {
-    struct snap *s;
-    struct bzone *zones;
-    size_t nzones;
-    size_t zone_at; /* index of the zone of the records being read */
-    bool zones_sorted; /* by id, as the records come */
-    /* the RRsets of the node being filled */
-    struct snap_node *node;
-    struct snap_rrset *sets;
-    size_t nsets, cap_sets;
-    uint8_t *data; /* RDATA of the RRset being filled */
-    size_t data_len, data_cap;
-    size_t occluded;
-    char *msg;
-    size_t msglen;
-};
 
 /* ---- the node table ------------------------------------------------------------ */
 
@@ -80,8 +57,7 @@ static uint32_t name_hash(const struct snap *s, const uint8_t *name, size_t len)
     return hashes[0];
 }
 
-/* The node named name (lower-case wire), created in zone z if it does not exist. */
-static struct snap_node *node_get(struct snap *s, const uint8_t *name, size_t len,
+struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len,
                                   const struct snap_zone *z)
 {
     struct snap_node *n = (struct snap_node *)snap_find(s, name, len);
@@ -125,7 +101,7 @@ static int on_zone(void *arg, const struct store_zone *z)
     }
     b->zones = xreallocarray(b->zones, b->nzones + 1, sizeof *b->zones);
     struct snap_zone *zone = arena_zalloc(&b->s->arena, sizeof *zone);
-    struct snap_node *apex = node_get(b->s, wire, len, zone);
+    struct snap_node *apex = snap__node_get(b->s, wire, len, zone);
     apex->flags |= SNAP_NODE_APEX;
     zone->apex = apex;
     b->zones[b->nzones++] = (struct bzone){z->id, zone};
@@ -180,7 +156,7 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
         finish_node(b);
         const struct snap_zone *deepest = deepest_zone(b->s, wire, len);
         if (deepest == zone) {
-            b->node = node_get(b->s, wire, len, zone);
+            b->node = snap__node_get(b->s, wire, len, zone);
         } else if (deepest->apex->name_len == len) {
             /* the parent's side of a child zone we also serve: kept for DS queries */
             struct snap_node *shadow = arena_zalloc(&b->s->arena, sizeof *shadow);
@@ -255,7 +231,7 @@ static void add_empty_non_terminals(struct snap *s)
             len = parent_len(name, len, &name);
             if (len <= apex->name_len || snap_find(s, name, len))
                 break;
-            node_get(s, name, len, v[i]->zone);
+            snap__node_get(s, name, len, v[i]->zone);
         }
     }
     free(v);
@@ -358,22 +334,36 @@ static uint32_t random_seed(void)
     return seed;
 }
 
-int snap_compile(struct store *st, uint64_t generation, struct snap **out, char *msg,
-                 size_t msglen)
+struct snap_zone *snap__zone_by_id(struct build *b, int64_t id)
+{
+    for (size_t i = 0; i < b->nzones; i++)
+        if (b->zones[i].id == id)
+            return b->zones[i].zone;
+    return NULL;
+}
+
+int snap_compile(struct store *st, uint64_t generation, const struct snap_geo_source *geo,
+                 struct snap **out, char *msg, size_t msglen)
 {
     struct snap *s = xcalloc(1, sizeof *s);
-    struct build b = {.s = s, .msg = msg, .msglen = msglen};
+    struct build b = {.s = s, .geo = geo, .msg = msg, .msglen = msglen};
     int rc;
     s->seed = random_seed();
     s->generation = generation;
     table_grow(s);
     msg[0] = '\0';
-    rc = store_snapshot_read(st, on_zone, on_rr, &b);
+    struct store_snapshot_fns fns = {.zone = on_zone, .rr = on_rr};
+    snap__traffic_fns(&fns);
+    rc = store_snapshot_read(st, &fns, &b);
     if (rc == 0) {
         finish_node(&b);
+        rc = snap__traffic_finish(&b); /* managed names are nodes too */
+    }
+    if (rc == 0) {
         add_empty_non_terminals(s);
         rc = link_nodes(&b);
     }
+    snap__traffic_free(&b);
     if (rc && !msg[0])
         snprintf(msg, msglen, "%s", store_errmsg(st));
     s->nzones = b.nzones;
@@ -392,6 +382,7 @@ void snap_free(struct snap *s)
 {
     if (!s)
         return;
+    snap_geo_release(s->geo);
     arena_fini(&s->arena);
     free(s->slots);
     free(s);

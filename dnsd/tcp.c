@@ -38,6 +38,7 @@ struct tcp_conn {
     uv_write_t wreq;
     bool eof, closing, reading;
     int closed_handles;
+    struct sockaddr_storage peer; /* the resolver: the client when a query has no ECS */
 };
 
 static void conn_close(struct tcp_conn *c);
@@ -153,7 +154,8 @@ static void process(struct tcp_conn *c)
         size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
         if (c->in_len - pos < 2 + mlen)
             break;
-        size_t len = query_answer(&w->q, s, c->in + pos + 2, mlen, w->tcp_scratch,
+        size_t len = query_answer(&w->q, s, c->in + pos + 2, mlen,
+                                  (const struct sockaddr *)&c->peer, w->tcp_scratch,
                                   sizeof w->tcp_scratch, true);
         if (len)
             queue_response(c, w->tcp_scratch, len);
@@ -225,6 +227,8 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
+    int peer_len = sizeof c->peer;
+    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &peer_len);
     uv_tcp_nodelay(&c->handle, 1);
     restart_idle(c);
     c->reading = uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read) == 0;

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "dnsd/worker.h"
@@ -49,19 +51,23 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
             return rc;
         }
         w->nsocks++;
+        /* listening now, before main() says "ready": the kernel queues connections
+         * until the worker's loop runs */
+        if ((rc = udp_start(w->udp[i])) || (rc = tcp_start(w->tcp[i]))) {
+            snprintf(msg, msglen, "cannot listen on %s: %s", l->text, uv_strerror(rc));
+            return rc;
+        }
     }
+    /* the decisions' random numbers: distinct per worker and per start */
+    if (getrandom(&w->q.pol.rng, sizeof w->q.pol.rng, GRND_NONBLOCK) != sizeof w->q.pol.rng)
+        w->q.pol.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL;
+    w->q.pol.rng |= 1; /* xorshift must not start at zero */
     return 0;
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    int rc = 0;
-    for (size_t i = 0; i < w->nsocks && rc == 0; i++)
-        if ((rc = udp_start(w->udp[i])) == 0)
-            rc = tcp_start(w->tcp[i]);
-    if (rc)
-        log_err("worker %d: cannot start serving: %s", w->index, uv_strerror(rc));
     uv_run(&w->loop, UV_RUN_DEFAULT);
     return NULL;
 }

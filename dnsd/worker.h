@@ -33,8 +33,9 @@ struct worker {
     uint8_t tcp_scratch[DNS_MSG_MAX]; /* a TCP response before it is queued */
 };
 
-/* Creates the worker's sockets (bound; before privileges are dropped) and its loop.
- * Returns 0, or -errno with msg. */
+/* Creates the worker's loop and sockets, bound and listening (before privileges are
+ * dropped; the loop runs once worker_start() is called). Returns 0, or an error with
+ * msg. */
 int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct rcu *rcu,
                 _Atomic unsigned *tcp_conns, char *msg, size_t msglen);
 int worker_start(struct worker *w);

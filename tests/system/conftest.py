@@ -69,7 +69,13 @@ def zones_dir():
 
 # ---- ports ------------------------------------------------------------------------------
 
-_port_counter = [0]
+import random
+import socket
+
+# Each session starts at a random offset, so two test runs on one machine rarely meet;
+# a port is probed (UDP and TCP, loopback v4 and v6) before it is handed out, since
+# daemons bind with SO_REUSEPORT and would otherwise share it silently.
+_port_counter = [random.randrange(1000)]
 
 
 def _worker_index():
@@ -77,11 +83,27 @@ def _worker_index():
     return int(wid[2:]) if wid.startswith("gw") else 0
 
 
+def _port_is_free(port):
+    for family, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(family, kind)
+            try:
+                s.bind((addr, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
+    return True
+
+
 def free_port():
-    """A loopback port for this worker: base + worker index, then counting up."""
+    """A free loopback port in this worker's range (20000 + 1000 x worker index)."""
     base = 20000 + _worker_index() * 1000
-    _port_counter[0] = (_port_counter[0] + 1) % 1000
-    return base + _port_counter[0]
+    for _ in range(1000):
+        _port_counter[0] = (_port_counter[0] + 1) % 1000
+        if _port_is_free(base + _port_counter[0]):
+            return base + _port_counter[0]
+    raise RuntimeError("no free port in this worker's range")
 
 
 # ---- daemons ----------------------------------------------------------------------------

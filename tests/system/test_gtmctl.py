@@ -15,13 +15,15 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from conftest import BUILDDIR, Gtmctl, check_sanitizers
+from conftest import BUILDDIR, SRCDIR, Gtmctl, check_sanitizers
 
 EXPORT_HEADER_RE = re.compile(
     r";; zone (\S+) serial (\d+), (\d+) records\n"
     r";; exported by gtmctl \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n")
 AUDIT_HEAD_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  ", re.M)
 MAIN_USAGE = "usage: gtmctl [--db PATH] COMMAND [ARGUMENTS...]"
+# The store's schema version: db/schema.sql is 1, each migration adds one.
+SCHEMA_VERSION = 1 + len(list((SRCDIR / "db" / "migrations").glob("[0-9]*.sql")))
 
 
 # ---- helpers ----------------------------------------------------------------------------
@@ -664,7 +666,7 @@ def test_audit_log(gtmctl, day):
         f"TIME  alice  a.test.  gtmctl --db {db} zone add a.test --ns ns1.example.net\n"
         f"    + zone a.test. created: serial {day}, 1 NS\n",
         f"TIME  tester  -  gtmctl --db {db} init\n"
-        f"    + store created (schema version 1)\n",
+        f"    + store created (schema version {SCHEMA_VERSION})\n",
     ]
     assert audit_text(gtmctl) == "".join(entries)
     assert audit_text(gtmctl, "a.test") == entries[0] + entries[2] + entries[3]
@@ -1056,9 +1058,9 @@ def test_missing_store(tmp_path, args):
 def test_init_creates_directories_and_is_idempotent(tmp_path):
     g = Gtmctl(tmp_path / "a" / "b" / "gtm.db")
     p = g.run("init")
-    assert p.stdout == f"{g.db}: store created (schema version 1)\n"
+    assert p.stdout == f"{g.db}: store created (schema version {SCHEMA_VERSION})\n"
     p = g.run("init")
-    assert p.stdout == f"store {g.db} is ready (schema version 1)\n"
+    assert p.stdout == f"store {g.db} is ready (schema version {SCHEMA_VERSION})\n"
     assert audit_rows(g) == 1
 
 

@@ -37,7 +37,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     f->dir = unit_tmpdir();
     snprintf(f->path, sizeof f->path, "%s/gtm.db", f->dir);
-    assert_int_equal(store_open(f->path, STORE_CREATE, &f->st, NULL, 0), 0);
+    assert_int_equal(store_open(f->path, STORE_CREATE, 0, &f->st, NULL, 0), 0);
     assert_int_equal(store_zone_add(f->st, "example.com.", &f->zone), 0);
     struct store_rr soa = rr("example.com.", 6, 3600, soa_text, soa_wire, sizeof soa_wire);
     assert_int_equal(store_rr_add(f->st, f->zone, &soa), 0);
@@ -61,11 +61,11 @@ static void test_open_modes(void **state)
     char msg[512], missing[320];
     int v = 0;
     snprintf(missing, sizeof missing, "%s/none.db", f->dir);
-    assert_int_equal(store_open(missing, STORE_READ, &st, msg, sizeof msg), GTM_ENOTFOUND);
+    assert_int_equal(store_open(missing, STORE_READ, 0, &st, msg, sizeof msg), GTM_ENOTFOUND);
     assert_non_null(strstr(msg, "gtmctl init"));
-    assert_int_equal(store_open(missing, STORE_WRITE, &st, msg, sizeof msg), GTM_ENOTFOUND);
+    assert_int_equal(store_open(missing, STORE_WRITE, 0, &st, msg, sizeof msg), GTM_ENOTFOUND);
     assert_int_equal(access(missing, F_OK), -1); /* nothing was created */
-    assert_int_equal(store_open(f->path, STORE_READ, &st, msg, sizeof msg), 0);
+    assert_int_equal(store_open(f->path, STORE_READ, 0, &st, msg, sizeof msg), 0);
     assert_int_equal(store_schema_version(st, &v), 0);
     assert_int_equal(v, store_schema_latest());
     /* read-only means read-only */
@@ -85,12 +85,12 @@ static void test_not_a_store(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(store_open(path, STORE_WRITE, &st, msg, sizeof msg), GTM_ESTORE);
+    assert_int_equal(store_open(path, STORE_WRITE, 0, &st, msg, sizeof msg), GTM_ESTORE);
     assert_non_null(strstr(msg, "not a gtm store"));
     /* not a database at all */
     free(unit_write_file(f->dir, "garbage.db", "this is not a database, just text........"));
     snprintf(path, sizeof path, "%s/garbage.db", f->dir);
-    assert_int_equal(store_open(path, STORE_READ, &st, msg, sizeof msg), GTM_ESTORE);
+    assert_int_equal(store_open(path, STORE_READ, 0, &st, msg, sizeof msg), GTM_ESTORE);
 }
 
 static void test_schema_versions(void **state)
@@ -100,12 +100,12 @@ static void test_schema_versions(void **state)
     char msg[512];
     /* newer than this binary: refused in every mode */
     assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA user_version = 9999", NULL, NULL, NULL), 0);
-    assert_int_equal(store_open(f->path, STORE_WRITE, &st, msg, sizeof msg), GTM_ESCHEMA);
+    assert_int_equal(store_open(f->path, STORE_WRITE, 0, &st, msg, sizeof msg), GTM_ESCHEMA);
     assert_non_null(strstr(msg, "newer"));
-    assert_int_equal(store_open(f->path, STORE_READ, &st, msg, sizeof msg), GTM_ESCHEMA);
+    assert_int_equal(store_open(f->path, STORE_READ, 0, &st, msg, sizeof msg), GTM_ESCHEMA);
     /* older: refused for reading, migrated for writing */
     assert_int_equal(sqlite3_exec(f->st->db, "PRAGMA user_version = 0", NULL, NULL, NULL), 0);
-    assert_int_equal(store_open(f->path, STORE_READ, &st, msg, sizeof msg), GTM_ESCHEMA);
+    assert_int_equal(store_open(f->path, STORE_READ, 0, &st, msg, sizeof msg), GTM_ESCHEMA);
     assert_non_null(strstr(msg, "older"));
 }
 
@@ -273,8 +273,8 @@ static void test_busy_and_data_version(void **state)
     struct fixture *f = *state;
     struct store *other = NULL, *reader = NULL;
     int64_t v1 = 0, v2 = 0, id;
-    assert_int_equal(store_open(f->path, STORE_WRITE, &other, NULL, 0), 0);
-    assert_int_equal(store_open(f->path, STORE_READ, &reader, NULL, 0), 0);
+    assert_int_equal(store_open(f->path, STORE_WRITE, 0, &other, NULL, 0), 0);
+    assert_int_equal(store_open(f->path, STORE_READ, 0, &reader, NULL, 0), 0);
     store_busy_timeout_set(other, 50);
     assert_int_equal(store_data_version(reader, &v1), 0);
     assert_int_equal(store_tx_begin(f->st), 0);

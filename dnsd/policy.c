@@ -1,0 +1,327 @@
+/* dnsd/policy.c — the decision pipeline shared by every mode (see policy.h). Worker
+ * threads per query (and gtmctl explain): no allocation, no locks; reads endpoint
+ * states with relaxed atomic loads. */
+#include "config.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/err.h"
+#include "dnsd/policy.h"
+#include "dnsd/snap.h"
+
+static const struct pol_mode_ops *const modes[POL_MODES] = {
+    [POL_GEO] = &pol_geo_ops,           [POL_LATENCY] = &pol_latency_ops,
+    [POL_PROXIMITY] = &pol_proximity_ops, [POL_WEIGHTED] = &pol_weighted_ops,
+    [POL_FAILOVER] = &pol_failover_ops, [POL_ALL] = &pol_all_ops,
+};
+
+int pol_mode_parse(const char *text, enum pol_mode *out)
+{
+    for (int m = 0; m < POL_MODES; m++) {
+        if (strcasecmp(text, modes[m]->name) == 0) {
+            *out = (enum pol_mode)m;
+            return 0;
+        }
+    }
+    return GTM_EPARSE;
+}
+
+const char *pol_mode_name(enum pol_mode mode)
+{
+    return modes[mode]->name;
+}
+
+void pol__trace(const struct pol_run *r, const char *fmt, ...)
+{
+    if (!r->tr)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    r->tr->line(r->tr->arg, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- health -------------------------------------------------------------------------- */
+
+static bool is_up(const struct pol_run *r, const struct pol_endpoint *e)
+{
+    if (!r->use_health)
+        return true;
+    uint8_t st = atomic_load_explicit(&r->s->states[e->state], memory_order_relaxed);
+    return st != POL_STATE_DOWN; /* an endpoint never probed counts as up */
+}
+
+static const char *family_name(int family)
+{
+    return family == 4 ? "IPv4" : "IPv6";
+}
+
+/* Steps 1-2: the pool's endpoints that can answer this family and are up. Returns
+ * whether the pool has any enabled endpoint of the family at all. */
+static bool candidates(struct pol_run *r)
+{
+    bool any = false;
+    r->n = 0;
+    for (uint32_t i = 0; i < r->pool->neps && r->n < POL_MAX_CANDIDATES; i++) {
+        const struct pol_endpoint *e = &r->pool->eps[i];
+        const char *region = r->s->regions[e->region].name;
+        if (e->kind != r->family && e->kind != POL_EP_NAME)
+            continue;
+        if (!e->enabled) {
+            pol__trace(r, "  drop %s (%s): disabled", e->target, region);
+            continue;
+        }
+        any = true;
+        if (e->weight == 0) {
+            pol__trace(r, "  drop %s (%s): weight 0 (drained)", e->target, region);
+            continue;
+        }
+        if (!is_up(r, e)) {
+            pol__trace(r, "  drop %s (%s): unhealthy", e->target, region);
+            continue;
+        }
+        pol__trace(r, "  keep %s (%s, weight %u, priority %u)", e->target, region, e->weight,
+                   e->priority);
+        r->sc->cand[r->n++] = e;
+    }
+    return any;
+}
+
+/* ---- regions ------------------------------------------------------------------------- */
+
+/* Is region up in the pool: at least region_up_pct of its enabled endpoints (any
+ * family) healthy? Also counts them for the trace. */
+static bool region_up(const struct pol_run *r, uint16_t region, uint32_t *healthy, uint32_t *total)
+{
+    *healthy = *total = 0;
+    for (uint32_t i = 0; i < r->pool->neps; i++) {
+        const struct pol_endpoint *e = &r->pool->eps[i];
+        if (e->region != region || !e->enabled)
+            continue;
+        (*total)++;
+        *healthy += is_up(r, e);
+    }
+    return *total > 0 && *healthy * 100u >= (uint32_t)r->p->region_up_pct * *total;
+}
+
+/* Keeps the candidates in region; returns how many. */
+static uint32_t keep_region(struct pol_run *r, uint16_t region)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (r->sc->cand[i]->region == region)
+            r->sc->cand[k++] = r->sc->cand[i];
+    return k;
+}
+
+static bool try_region(struct pol_run *r, uint16_t region)
+{
+    uint32_t healthy, total, found = 0;
+    const char *name = r->s->regions[region].name;
+    if (!region_up(r, region, &healthy, &total)) {
+        if (total)
+            pol__trace(r, "  region %s: down (%u of %u endpoints healthy, needs %u%%)", name,
+                       healthy, total, r->p->region_up_pct);
+        return false;
+    }
+    for (uint32_t i = 0; i < r->n; i++)
+        found += r->sc->cand[i]->region == region;
+    if (!found) {
+        pol__trace(r, "  region %s: up, but no %s endpoint to answer", name,
+                   family_name(r->family));
+        return false;
+    }
+    r->n = keep_region(r, region);
+    pol__trace(r, "  region %s: chosen (%u of %u endpoints healthy)", name, healthy, total);
+    return true;
+}
+
+void pol__select_region(struct pol_run *r, enum geo_mode mode)
+{
+    const struct geo_classifier *c = r->s->geo ? r->s->geo->classifier : NULL;
+    uint32_t id = GEO_RLIST_NONE;
+    int depth = 0;
+    if (c)
+        id = geo_classify(c, mode, r->client->family, r->client->addr, &depth);
+    r->scope = (uint8_t)depth;
+    if (id != GEO_RLIST_NONE) {
+        struct geo_rlist rl = geo_classifier_rlist(c, id);
+        if (r->tr) {
+            char list[512] = "";
+            for (uint16_t i = 0; i < rl.n; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                         r->s->regions[rl.regions[i]].name);
+            pol__trace(r, "  preference for this client: %s (same for the whole /%d)", list,
+                       depth);
+        }
+        for (uint16_t i = 0; i < rl.n; i++)
+            if (try_region(r, rl.regions[i]))
+                return;
+    } else {
+        pol__trace(r, "  no mapping for this client: every region of the pool, by name");
+        for (size_t g = 0; g < r->s->nregions; g++)
+            if (try_region(r, (uint16_t)g))
+                return;
+    }
+    r->n = 0;
+}
+
+/* ---- spreading ------------------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    /* xorshift64* (Vigna): fast, and plenty for spreading load */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    /* splitmix64's finaliser */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t client_key(const struct geo_client *c)
+{
+    uint64_t h = (uint64_t)c->family << 56 | (uint64_t)c->bits << 48;
+    for (int i = 0; i < 16; i++)
+        h = mix64(h ^ c->addr[i]);
+    return h;
+}
+
+static void swap(struct pol_scratch *sc, uint32_t a, uint32_t b)
+{
+    const struct pol_endpoint *e = sc->cand[a];
+    double d = sc->score[a];
+    sc->cand[a] = sc->cand[b];
+    sc->score[a] = sc->score[b];
+    sc->cand[b] = e;
+    sc->score[b] = d;
+}
+
+/* Weighted random choice of want candidates, without replacement. */
+static void spread_random(struct pol_run *r, uint32_t want)
+{
+    struct pol_scratch *sc = r->sc;
+    for (uint32_t k = 0; k < want; k++) {
+        uint64_t total = 0;
+        for (uint32_t i = k; i < r->n; i++)
+            total += sc->cand[i]->weight;
+        uint64_t x = rng_next(&sc->rng) % total;
+        uint32_t j = k;
+        while (x >= sc->cand[j]->weight)
+            x -= sc->cand[j++]->weight;
+        swap(sc, k, j);
+    }
+}
+
+/* Weighted rendezvous hashing of the client's subnet: each client keeps its endpoint,
+ * and changing one weight moves only that endpoint's share of clients. */
+static void spread_sticky(struct pol_run *r, uint32_t want)
+{
+    struct pol_scratch *sc = r->sc;
+    uint64_t ck = client_key(r->client);
+    for (uint32_t i = 0; i < r->n; i++) {
+        uint64_t h = mix64(ck ^ sc->cand[i]->key);
+        double u = ((double)(h >> 11) + 0.5) * 0x1.0p-53; /* in (0, 1) */
+        sc->score[i] = (double)sc->cand[i]->weight / -log(u);
+    }
+    for (uint32_t k = 0; k < want; k++) {
+        uint32_t best = k;
+        for (uint32_t i = k + 1; i < r->n; i++)
+            if (sc->score[i] > sc->score[best])
+                best = i;
+        swap(sc, k, best);
+    }
+    r->scope = r->client->bits; /* the answer depends on every bit of the subnet */
+}
+
+/* ---- the pipeline ---------------------------------------------------------------------- */
+
+/* Steps 1-4 on one pool. Returns whether the pool has endpoints of the family. */
+static bool run(struct pol_run *r)
+{
+    const struct pol_mode_ops *ops = modes[r->p->mode];
+    pol__trace(r, "pool %s%s:", r->pool->name, r->use_health ? "" : " (every endpoint counted up)");
+    if (!candidates(r))
+        return false;
+    r->scope = 0;
+    if (r->n)
+        ops->select(r);
+    uint32_t want = r->n < r->p->answers ? r->n : r->p->answers;
+    if (ops->weighted && want) {
+        if (r->p->sticky)
+            spread_sticky(r, want);
+        else
+            spread_random(r, want);
+    }
+    r->n = want;
+    return true;
+}
+
+static void answer_from(const struct pol_run *r, struct pol_decision *out)
+{
+    const struct pol_scratch *sc = r->sc;
+    out->n = 0;
+    out->answer = POL_ANSWER_ADDRS;
+    if (r->n && sc->cand[0]->kind == POL_EP_NAME) {
+        out->answer = POL_ANSWER_CNAME; /* a CNAME stands alone */
+        out->eps[out->n++] = sc->cand[0];
+        return;
+    }
+    for (uint32_t i = 0; i < r->n && out->n < POL_MAX_ANSWERS; i++)
+        if (sc->cand[i]->kind != POL_EP_NAME)
+            out->eps[out->n++] = sc->cand[i];
+    if (out->n == 0)
+        out->answer = POL_ANSWER_NODATA;
+}
+
+void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
+                const struct geo_client *client, struct pol_scratch *sc, const struct pol_trace *tr,
+                struct pol_decision *out)
+{
+    struct pol_run r = {.s = s, .p = p, .pool = p->pool, .client = client, .family = family,
+                        .use_health = true, .sc = sc, .tr = tr};
+    out->ttl_s = p->ttl_s;
+    out->scope = 0;
+    bool has_family = run(&r);
+    if (has_family && r.n == 0) {
+        switch (p->fallback) {
+        case POL_FALLBACK_FAIL_OPEN:
+            pol__trace(&r, "nothing healthy: fail-open, as if every endpoint were up");
+            r.use_health = false;
+            run(&r);
+            break;
+        case POL_FALLBACK_POOL:
+            pol__trace(&r, "nothing healthy: fallback pool %s", p->fallback_pool->name);
+            r.pool = p->fallback_pool;
+            if (run(&r) && r.n == 0) {
+                pol__trace(&r, "nothing healthy in the fallback pool either: fail-open there");
+                r.use_health = false;
+                run(&r);
+            }
+            break;
+        case POL_FALLBACK_NONE:
+            pol__trace(&r, "nothing healthy: fallback none, no answer (NODATA)");
+            break;
+        }
+    } else if (!has_family) {
+        pol__trace(&r, "no enabled %s endpoint in the pool: no answer (NODATA)",
+                   family_name(family));
+    }
+    answer_from(&r, out);
+    if (client->from_ecs)
+        out->scope = r.scope < client->source_prefix ? r.scope : client->source_prefix;
+}

@@ -1,0 +1,149 @@
+"""gtm-dnsd: EDNS(0) (RFC 6891) and NSID (RFC 5001), over UDP and TCP: the OPT record
+is echoed with our payload size (1232) whatever the client offered, version > 0 gets
+BADVERS, the DO bit is echoed, unknown options are ignored, NSID is sent when asked for
+and configured (--nsid) and never otherwise; a response to a query with an OPT carries
+one, whatever its RCODE (RFC 6891 §7).
+"""
+import struct
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.rcode
+import pytest
+
+from dnsd_util import EDNS_SIZE, ask, check, exchange, make, mixcase, start
+from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
+
+NSID = 3
+WWW = ["www.dnsd.test. 600 IN A 192.0.2.80"]
+
+
+@pytest.mark.parametrize("payload", [512, 1232, 4096, 65535])
+def test_opt_echoed_with_our_payload_size(server, transport, payload):
+    q = make(mixcase("www.dnsd.test"), "A", edns=0, payload=payload)
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=WWW)  # checks r.payload == 1232, version 0, no options
+
+
+def test_no_opt_without_edns(server, transport):
+    """RFC 6891 §7: no OPT in the request, none in the response."""
+    q = make("www.dnsd.test", "A")
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=WWW)
+
+
+@pytest.mark.parametrize("do", [True, False])
+def test_do_bit_echoed(server, transport, do):
+    """RFC 3225 §3: the DO bit is copied into the response."""
+    q = make("www.dnsd.test", "A", edns=0, do=do)
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=WWW)
+    assert bool(r.ednsflags & dns.flags.DO) == do
+
+
+def test_do_bit_echoed_in_negative_answer(server, transport):
+    q = make("nothere.dnsd.test", "A", edns=0, do=True)
+    r, wire = ask(server, q, transport)
+    check(q, wire, rcode=dns.rcode.NXDOMAIN, authority=[
+        "dnsd.test. 300 IN SOA ns1.dnsd.test. hostmaster.dnsd.test. 2024010101 7200 900 "
+        "1209600 300"])
+
+
+@pytest.mark.parametrize("version", [1, 255])
+@pytest.mark.parametrize("qname", ["www.dnsd.test", "www.elsewhere.example"])
+def test_unsupported_version_gets_badvers(server, transport, version, qname):
+    """RFC 6891 §6.1.3: BADVERS (extended RCODE 16), our OPT at version 0, no data."""
+    q = make(qname, "A", edns=version)
+    r, wire = ask(server, q, transport)
+    check(q, wire, rcode=dns.rcode.BADVERS, aa=False)
+    assert r.edns == 0 and wire[3] & 0xF == 0  # 16 = extended RCODE 1, header RCODE 0
+
+
+def test_unknown_options_are_ignored(server, transport):
+    """RFC 6891 §6.1.2: options we do not know are ignored, not echoed; the answer is
+    as without them. (COOKIE too: a server without cookies ignores it, RFC 7873 §5.2.)"""
+    opts = [dns.edns.GenericOption(65001, b"xyz"), dns.edns.GenericOption(10, b"\x01" * 8),
+            dns.edns.GenericOption(65535, b"")]
+    q = make("www.dnsd.test", "A", edns=0, options=opts)
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=WWW)
+
+
+def test_two_opt_records_are_formerr(server, transport):
+    """RFC 6891 §6.1.1: more than one OPT is FORMERR; §7: the response has an OPT."""
+    q = make("www.dnsd.test", "A", edns=0)
+    w = q.to_wire()
+    opt = w[-11:]
+    w = w[:10] + struct.pack("!H", 2) + w[12:] + opt
+    data = exchange(server, w, transport)
+    check(q, data, rcode=dns.rcode.FORMERR, aa=False)
+
+
+def test_malformed_option_is_formerr_with_opt(server, transport):
+    """RFC 6891 §7: a badly formed option is FORMERR, and the response has an OPT."""
+    q = make("www.dnsd.test", "A", edns=0)
+    w = q.to_wire()[:-2] + struct.pack("!H", 6) + struct.pack("!HH", 65001, 9) + b"ab"
+    data = exchange(server, w, transport)
+    check(q, data, rcode=dns.rcode.FORMERR, aa=False)
+
+
+@pytest.mark.parametrize("opcode", [dns.opcode.NOTIFY, dns.opcode.STATUS], ids=["notify", "status"])
+def test_opt_echoed_in_notimp_response(server, transport, opcode):
+    """RFC 6891 §7: "If an OPT record is present in a received request, compliant
+    responders MUST include an OPT record in their respective responses" — NOTIMP
+    included (Knot DNS does)."""
+    q = make("www.dnsd.test", "A", edns=0)
+    q.set_opcode(opcode)
+    data = exchange(server, q.to_wire(), transport)
+    assert data is not None
+    r = dns.message.from_wire(data)
+    assert r.rcode() == dns.rcode.NOTIMP and r.opcode() == opcode
+    assert r.edns == 0, f"no OPT in the NOTIMP response to a query with one:\n{r}"
+    assert r.payload == EDNS_SIZE
+
+
+def test_opt_echoed_in_formerr_for_qdcount_0(server, transport):
+    """RFC 6891 §7 again: a query without a question but with an OPT gets FORMERR with
+    an OPT (Knot DNS does)."""
+    w = struct.pack("!HHHHHH", 0x4242, 0x0100, 0, 0, 0, 1) + \
+        b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    data = exchange(server, w, transport)
+    assert data is not None
+    r = dns.message.from_wire(data)
+    assert r.id == 0x4242 and r.rcode() == dns.rcode.FORMERR
+    assert r.edns == 0, f"no OPT in the FORMERR response to a query with one:\n{r}"
+
+
+# ---- NSID (RFC 5001) ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("arg,payload", [("gtm-test-1", b"gtm-test-1"),
+                                         ("0x00ff6774", b"\x00\xffgt")])
+def test_nsid_sent_when_asked_and_configured(shared_store, dnsd, transport, arg, payload):
+    srv = start(dnsd, shared_store.db, "--nsid", arg)
+    q = make("www.dnsd.test", "A", edns=0, options=[dns.edns.GenericOption(NSID, b"")])
+    r, wire = ask(srv, q, transport)
+    check(q, wire, answer=WWW, edns_options=[(NSID, payload)])
+    # not asked for: not sent
+    q = make("www.dnsd.test", "A", edns=0)
+    r, wire = ask(srv, q, transport)
+    check(q, wire, answer=WWW)
+    # also on errors (RFC 5001 §2.2: in any response to a query that asked)
+    q = make("www.elsewhere.example", "A", edns=0,
+             options=[dns.edns.GenericOption(NSID, b"")])
+    r, wire = ask(srv, q, transport)
+    check(q, wire, rcode=dns.rcode.REFUSED, aa=False, edns_options=[(NSID, payload)])
+
+
+def test_nsid_not_sent_when_not_configured(server, transport):
+    q = make("www.dnsd.test", "A", edns=0, options=[dns.edns.GenericOption(NSID, b"")])
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=WWW, edns_options=[])
+
+
+def test_nsid_without_edns_is_impossible_so_absent(shared_store, dnsd, transport):
+    srv = start(dnsd, shared_store.db, "--nsid", "gtm-test-1")
+    q = make("www.dnsd.test", "A")
+    r, wire = ask(srv, q, transport)
+    check(q, wire, answer=WWW)
