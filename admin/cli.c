@@ -1,9 +1,11 @@
 /* admin/cli.c — gtmctl's argument parser, help and shared helpers (see cli.h). */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ldns/ldns.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,18 @@ bad:
                            what, s, min, max);
 }
 
+int cli_real_parse(const char *s, double min, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* isfinite() before the range test: NaN compares false with everything */
+    if (end == s || *end || errno || !isfinite(v) || v < min || v > max)
+        return GTM_EPARSE;
+    *out = v;
+    return 0;
+}
+
 int cli_parse_name(const struct cli *c, const char *what, const char *s,
                    char key[DNAME_KEY_MAX])
 {
@@ -161,6 +175,91 @@ out:
     return rc;
 }
 
+int cli_parse_ident(const struct cli *c, const char *what, const char *s)
+{
+    size_t n = strlen(s);
+    bool is_ident =
+        n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+    return is_ident ? 0
+                    : cli_usage_error(c, "%s: '%s' is not a valid name (1 to 63 characters "
+                                         "from a-z 0-9 _ . -)", what, s);
+}
+
+/* ---- tables --------------------------------------------------------------------- */
+
+/* Columns a table may have: the widest list (policy list) has 9. */
+#define TABLE_MAX_COLS 16
+
+void cli_table_add(struct cli_table *t, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *row = xmalloc((size_t)len + 1);
+    vsnprintf(row, (size_t)len + 1, fmt, again);
+    va_end(again);
+    va_end(ap);
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->rows = xreallocarray(t->rows, t->cap, sizeof *t->rows);
+    }
+    t->rows[t->n++] = row;
+}
+
+static void table_print(const struct cli_table *t)
+{
+    size_t width[TABLE_MAX_COLS] = {0};
+    for (size_t i = 0; i < t->n; i++) {
+        const char *p = t->rows[i];
+        for (size_t col = 0;; col++, p++) {
+            size_t len = strcspn(p, "\t");
+            assert(col < TABLE_MAX_COLS);
+            width[col] = len > width[col] ? len : width[col];
+            if (!*(p += len))
+                break;
+        }
+    }
+    /* two blanks between columns; the last one is not padded */
+    for (size_t i = 0; i < t->n; i++) {
+        const char *p = t->rows[i];
+        for (size_t col = 0; p[strcspn(p, "\t")]; col++) {
+            int len = (int)strcspn(p, "\t");
+            printf("%.*s%*s", len, p, (int)width[col] - len + 2, "");
+            p += len + 1;
+        }
+        printf("%s\n", p);
+    }
+}
+
+static void table_fini(struct cli_table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->rows[i]);
+    free(t->rows);
+    *t = (struct cli_table){0};
+}
+
+int cli_table_run(struct cli *c, const char *header, cli_table_fill_fn fill)
+{
+    struct cli_table t = {0};
+    int rc = cli_store_open(c, STORE_READ);
+    if (rc)
+        goto out;
+    cli_table_add(&t, "%s", header);
+    if ((rc = store_read_begin(c->st)) || (rc = fill(c, &t))) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    table_print(&t);
+    rc = CLI_EXIT_OK;
+out:
+    table_fini(&t);
+    return rc;
+}
+
+/* ---- changes -------------------------------------------------------------------- */
+
 int cli_audit(struct cli *c, const char *zone, const char *before, const char *after)
 {
     struct store_audit a = {
@@ -174,15 +273,29 @@ int cli_audit(struct cli *c, const char *zone, const char *before, const char *a
     return store_audit_add(c->st, &a);
 }
 
-int cli_zone_begin(struct cli *c, const char *zone, int64_t *zone_id, uint32_t *serial_before)
+int cli_tx_begin(struct cli *c)
 {
     int rc = cli_store_open(c, STORE_WRITE);
-    if (rc)
-        return rc;
-    if ((rc = store_tx_begin(c->st)) || (rc = store_zone_find(c->st, zone, zone_id)) ||
-        (rc = store_zone_serial_get(c->st, *zone_id, serial_before)))
-        return cli_store_fail(c, rc);
-    return 0;
+    if (rc == 0 && (rc = store_tx_begin(c->st)))
+        rc = cli_store_fail(c, rc);
+    return rc;
+}
+
+int cli_tx_commit(struct cli *c, const char *zone, const char *before, const char *after)
+{
+    int rc = cli_audit(c, zone, before, after);
+    if (rc || (rc = store_tx_end(c->st, true)))
+        rc = cli_store_fail(c, rc);
+    return rc;
+}
+
+int cli_zone_begin(struct cli *c, const char *zone, int64_t *zone_id, uint32_t *serial_before)
+{
+    int rc = cli_tx_begin(c);
+    if (rc == 0 && ((rc = store_zone_find(c->st, zone, zone_id)) ||
+                    (rc = store_zone_serial_get(c->st, *zone_id, serial_before))))
+        rc = cli_store_fail(c, rc);
+    return rc;
 }
 
 int cli_zone_commit(struct cli *c, int64_t zone_id, const char *zone, uint32_t serial_before,
@@ -193,10 +306,10 @@ int cli_zone_commit(struct cli *c, int64_t zone_id, const char *zone, uint32_t s
     if ((rc = store_zone_serial_bump(c->st, zone_id, serial_before, time(NULL), &serial)))
         return cli_store_fail(c, rc);
     char *after_full = xasprintf("%s%sserial %u", after, *after ? "\n" : "", serial);
-    rc = cli_audit(c, zone, before, after_full);
+    rc = cli_tx_commit(c, zone, before, after_full);
     free(after_full);
-    if (rc || (rc = store_tx_end(c->st, true)))
-        return cli_store_fail(c, rc);
+    if (rc)
+        return rc;
     if (serial_out)
         *serial_out = serial;
     return 0;

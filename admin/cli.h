@@ -86,12 +86,42 @@ int cli_parse_u32(const struct cli *c, const char *what, const char *s, uint32_t
  * Same return as cli_parse_u32. */
 int cli_parse_duration(const struct cli *c, const char *what, const char *s, uint32_t min,
                        uint32_t max, uint32_t *out_s);
-/* A domain name ("example.com", "example.com.") into its key. Same return. */
+/* A decimal number in [min, max] ("8.68", "-33.9", "12"; no NaN, infinity or trailing
+ * text). Returns 0 with *out, or GTM_EPARSE; reports nothing, so that a caller can say
+ * where the number came from (an argument, or a line of a file). */
+int cli_real_parse(const char *s, double min, double max, double *out);
+/* A domain name ("example.com", "example.com.") into its key. Same return as
+ * cli_parse_u32. */
 int cli_parse_name(const struct cli *c, const char *what, const char *s,
                    char key[DNAME_KEY_MAX]);
 
+/* A region or pool name: 1 to 63 of a-z 0-9 _ . - (the store's CHECK, said first and
+ * in words). Returns 0, or reports a usage error naming what and returns CLI_EXIT_USAGE. */
+int cli_parse_ident(const struct cli *c, const char *what, const char *s);
+
+/* The rows of a list command, printed as aligned columns: each column as wide as its
+ * widest cell, two blanks apart. Owned by cli_table_run(). */
+struct cli_table {
+    char **rows; /* each one string of cells separated by '\t' */
+    size_t n, cap;
+};
+/* Adds a row: fmt makes the cells, separated by '\t'. */
+void cli_table_add(struct cli_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds a list command's rows to t from the open store; returns 0 or a store error. */
+typedef int (*cli_table_fill_fn)(struct cli *c, struct cli_table *t);
+/* Runs a list command: opens the store for reading, adds the header row (cells separated
+ * by '\t'), calls fill inside one read transaction (one consistent version) and prints
+ * the table to stdout. Returns an exit status, failures reported. */
+int cli_table_run(struct cli *c, const char *header, cli_table_fill_fn fill);
+
 /* Writes the audit row of this command (time, user, command line) for zone. */
 int cli_audit(struct cli *c, const char *zone, const char *before, const char *after);
+
+/* Starts a store-wide change (regions, pools, the geo map...): opens the store for
+ * writing and begins the transaction. Returns 0 or an exit status, reported. */
+int cli_tx_begin(struct cli *c);
+/* Finishes it: writes the audit row (zone may be NULL) and commits. 0 or an exit status. */
+int cli_tx_commit(struct cli *c, const char *zone, const char *before, const char *after);
 
 /* Starts a change to a zone: opens the store for writing, begins the transaction,
  * finds the zone (*zone_id) and its serial (*serial_before). Returns 0 or an exit

@@ -19,6 +19,12 @@ const struct cli_cmd *const cli_commands[] = {
     &cmd_init,
     &cmd_zone_add, &cmd_zone_list, &cmd_zone_rm, &cmd_zone_import, &cmd_zone_export,
     &cmd_record_add, &cmd_record_rm, &cmd_record_list,
+    &cmd_region_add, &cmd_region_list,
+    &cmd_pool_add, &cmd_pool_list,
+    &cmd_endpoint_add, &cmd_endpoint_set, &cmd_endpoint_list,
+    &cmd_policy_set, &cmd_policy_list, &cmd_policy_rm,
+    &cmd_geo_map, &cmd_geo_unmap, &cmd_geo_list,
+    &cmd_latency_set, &cmd_latency_import, &cmd_latency_list, &cmd_geo_lint, &cmd_explain,
     &cmd_audit,
     NULL,
 };
@@ -27,14 +33,16 @@ static void print_main_help(FILE *f)
 {
     fputs("usage: gtmctl [--db PATH] COMMAND [ARGUMENTS...]\n"
           "\n"
-          "Administers a gtm store: zones, records and (later) traffic policies. Every change\n"
-          "is one SQL transaction, validated before it commits, written to the audit log, and\n"
-          "bumps the zone's SOA serial; a change that fails leaves the store as it was.\n"
+          "Administers a gtm store: zones and records, and the traffic management of managed\n"
+          "names (regions, pools of endpoints, policies, the geo map, latencies). Every change\n"
+          "is one SQL transaction, validated before it commits and written to the audit log;\n"
+          "a change to a zone bumps its SOA serial. A change that fails leaves the store as\n"
+          "it was.\n"
           "\n"
           "Commands:\n",
           f);
     for (const struct cli_cmd *const *cmd = cli_commands; *cmd; cmd++)
-        fprintf(f, "  %-13s %s\n", (*cmd)->name, (*cmd)->summary);
+        fprintf(f, "  %-15s %s\n", (*cmd)->name, (*cmd)->summary);
     fputs("\n"
           "Options of every command:\n"
           "  --db PATH     the store (default: $GTM_DB, else " DEFAULT_DB ")\n"

@@ -118,26 +118,49 @@ static uint32_t keep_region(struct pol_run *r, uint16_t region)
     return k;
 }
 
-static bool try_region(struct pol_run *r, uint16_t region)
+enum region_verdict { REGION_CHOSEN, REGION_DOWN, REGION_NO_FAMILY, REGION_EMPTY };
+
+static enum region_verdict try_region(struct pol_run *r, uint16_t region)
 {
     uint32_t healthy, total, found = 0;
     const char *name = r->s->regions[region].name;
     if (!region_up(r, region, &healthy, &total)) {
-        if (total)
-            pol__trace(r, "  region %s: down (%u of %u endpoints healthy, needs %u%%)", name,
-                       healthy, total, r->p->region_up_pct);
-        return false;
+        if (!total)
+            return REGION_EMPTY; /* the pool has nothing there */
+        pol__trace(r, "  region %s: down (%u of %u endpoints healthy, needs %u%%)", name, healthy,
+                   total, r->p->region_up_pct);
+        return REGION_DOWN;
     }
     for (uint32_t i = 0; i < r->n; i++)
         found += r->sc->cand[i]->region == region;
     if (!found) {
-        pol__trace(r, "  region %s: up, but no %s endpoint to answer", name,
+        /* dual stack: a region with only the other family is skipped, not answered
+         * empty (or with drained endpoints) */
+        pol__trace(r, "  region %s: up, but nothing to answer %s from", name,
                    family_name(r->family));
-        return false;
+        return REGION_NO_FAMILY;
     }
     r->n = keep_region(r, region);
     pol__trace(r, "  region %s: chosen (%u of %u endpoints healthy)", name, healthy, total);
-    return true;
+    return REGION_CHOSEN;
+}
+
+/* Tries the regions in order; returns whether one was chosen, and notes in
+ * r->family_only whether every region with endpoints lacked the family (rather than
+ * being down). */
+static bool try_regions(struct pol_run *r, const uint16_t *list, size_t n, bool *any_endpoints)
+{
+    bool down = false;
+    *any_endpoints = false;
+    for (size_t i = 0; i < n; i++) {
+        enum region_verdict v = try_region(r, list ? list[i] : (uint16_t)i);
+        if (v == REGION_CHOSEN)
+            return true;
+        down |= v == REGION_DOWN;
+        *any_endpoints |= v != REGION_EMPTY;
+    }
+    r->family_only = *any_endpoints && !down;
+    return false;
 }
 
 void pol__select_region(struct pol_run *r, enum geo_mode mode)
@@ -145,6 +168,7 @@ void pol__select_region(struct pol_run *r, enum geo_mode mode)
     const struct geo_classifier *c = r->s->geo ? r->s->geo->classifier : NULL;
     uint32_t id = GEO_RLIST_NONE;
     int depth = 0;
+    bool any;
     if (c)
         id = geo_classify(c, mode, r->client->family, r->client->addr, &depth);
     r->scope = (uint8_t)depth;
@@ -158,16 +182,19 @@ void pol__select_region(struct pol_run *r, enum geo_mode mode)
             pol__trace(r, "  preference for this client: %s (same for the whole /%d)", list,
                        depth);
         }
-        for (uint16_t i = 0; i < rl.n; i++)
-            if (try_region(r, rl.regions[i]))
-                return;
+        if (try_regions(r, rl.regions, rl.n, &any))
+            return;
+        if (any) {
+            r->n = 0;
+            return;
+        }
+        pol__trace(r, "  the pool has no endpoint in any of these regions: every region of "
+                      "the pool, by name");
     } else {
         pol__trace(r, "  no mapping for this client: every region of the pool, by name");
-        for (size_t g = 0; g < r->s->nregions; g++)
-            if (try_region(r, (uint16_t)g))
-                return;
     }
-    r->n = 0;
+    if (!try_regions(r, NULL, r->s->nregions, &any))
+        r->n = 0;
 }
 
 /* ---- spreading ------------------------------------------------------------------------ */
@@ -258,6 +285,7 @@ static bool run(struct pol_run *r)
     if (!candidates(r))
         return false;
     r->scope = 0;
+    r->family_only = false;
     if (r->n)
         ops->select(r);
     uint32_t want = r->n < r->p->answers ? r->n : r->p->answers;
@@ -297,7 +325,11 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
     out->ttl_s = p->ttl_s;
     out->scope = 0;
     bool has_family = run(&r);
-    if (has_family && r.n == 0) {
+    if (has_family && r.n == 0 && r.family_only) {
+        pol__trace(&r, "no region of the list has %s endpoints: no answer (NODATA), so "
+                       "dual-stack clients use the other family from the right region",
+                   family_name(family));
+    } else if (has_family && r.n == 0) {
         switch (p->fallback) {
         case POL_FALLBACK_FAIL_OPEN:
             pol__trace(&r, "nothing healthy: fail-open, as if every endpoint were up");

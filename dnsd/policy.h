@@ -116,6 +116,7 @@ struct pol_run {
     const struct pol_trace *tr;
     uint32_t n;     /* candidates in sc->cand */
     uint8_t scope;  /* what the answer depends on, in bits of the client address */
+    bool family_only; /* nothing chosen only because no region had the family */
 };
 
 struct pol_mode_ops {

@@ -102,6 +102,9 @@ struct snap {
      * changes (relaxed atomics: a decision sees each state old or new, never torn) */
     _Atomic uint8_t *states;
     struct snap_geo *geo;
+    /* what the classifier was built from (its geo map and latency table), for
+     * explanations; db is NULL here */
+    struct geo_inputs geo_in;
 };
 
 /* ---- compiling (dnsd/snap_compile.c) ------------------------------------------------ */

@@ -317,18 +317,11 @@ static int attach_classifier(struct build *b, const bool *modes)
         b->s->geo->refs++;
         return 0;
     }
-    struct geo_region_in *regions = xcalloc(t->nregions + 1, sizeof *regions);
-    for (size_t r = 0; r < t->nregions; r++)
-        regions[r] = (struct geo_region_in){t->regions[r].has_coords, t->regions[r].lat,
-                                            t->regions[r].lon};
-    struct geo_inputs in = {
-        .regions = regions, .nregions = t->nregions, .map = t->map, .nmap = t->nmap,
-        .latency = t->latency, .nlatency = t->nlatency, .db = src ? src->db : NULL,
-    };
+    struct geo_inputs in = b->s->geo_in;
+    in.db = src ? src->db : NULL;
     memcpy(in.modes, modes, sizeof in.modes);
     struct geo_classifier *c = NULL;
     int rc = geo_classifier_build(&in, &c, b->msg, b->msglen);
-    free(regions);
     if (rc)
         return rc;
     struct snap_geo *g = xcalloc(1, sizeof *g);
@@ -358,6 +351,20 @@ int snap__traffic_finish(struct build *b)
     s->pools = pools;
     s->npools = t->npools;
     build_pools(b, pools);
+    /* the classifier's inputs, kept for explanations */
+    struct geo_region_in *gregions = arena_zalloc(&s->arena, (t->nregions + 1) * sizeof *gregions);
+    for (size_t r = 0; r < t->nregions; r++)
+        gregions[r] = (struct geo_region_in){t->regions[r].has_coords, t->regions[r].lat,
+                                             t->regions[r].lon};
+    s->geo_in = (struct geo_inputs){
+        .regions = gregions,
+        .nregions = t->nregions,
+        .map = arena_dup(&s->arena, t->map ? (const void *)t->map : "", t->nmap * sizeof *t->map),
+        .nmap = t->nmap,
+        .latency = arena_dup(&s->arena, t->latency ? (const void *)t->latency : "",
+                             t->nlatency * sizeof *t->latency),
+        .nlatency = t->nlatency,
+    };
     int rc = build_policies(b, pools, modes);
     if (rc == 0 && s->npolicies)
         rc = attach_classifier(b, modes);
