@@ -99,9 +99,10 @@ static char *policy_summary(const struct store_policy *p)
     char answers[16];
     answers_text(p, answers, sizeof answers);
     return xasprintf("policy %s: pool %s, mode %s, ttl %u, answers %s, fallback %s, "
-                     "sticky %s, region-up %u%%",
+                     "sticky %s, region-up %u%%, unknown %s, ttl-degraded %u",
                      p->name, p->pool, p->mode, p->ttl_s, answers, fallback_text(p),
-                     p->sticky ? "yes" : "no", p->region_up_pct);
+                     p->sticky ? "yes" : "no", p->region_up_pct, p->unknown_up ? "up" : "down",
+                     p->ttl_degraded_s);
 }
 
 /* The policy of one name, if any: its summary (caller frees) and zone. */
@@ -177,6 +178,15 @@ static int parse_policy(const struct cli *c, char name[DNAME_KEY_MAX], struct st
     } else if (fallback) {
         p->fallback = fallback;
     }
+    const char *unknown = cli_opt(c, "unknown"), *degraded = cli_opt(c, "ttl-degraded");
+    if (unknown && strcmp(unknown, "up") != 0 && strcmp(unknown, "down") != 0) {
+        rc = cli_usage_error(c, "--unknown: '%s' is not up or down", unknown);
+        goto out;
+    }
+    p->unknown_up = !unknown || strcmp(unknown, "up") == 0;
+    if (degraded &&
+        (rc = cli_parse_duration(c, "--ttl-degraded", degraded, 1, POLICY_TTL_MAX_S, &p->ttl_degraded_s)))
+        goto out;
     p->sticky = cli_opt(c, "sticky") != NULL;
     if (p->sticky && strcmp(p->mode, "weighted") != 0) {
         rc = cli_usage_error(c, "--sticky applies to --mode weighted only (it makes the "
@@ -233,6 +243,7 @@ static int policy_set(struct cli *c)
         .ttl_s = POLICY_TTL_S,
         .fallback = "fail-open",
         .region_up_pct = POLICY_REGION_UP_PCT,
+        .unknown_up = true,
     };
     struct zone_list zl = {0};
     struct policy_found old = {.name = name};
@@ -284,6 +295,10 @@ static const struct cli_opt policy_set_opts[] = {
     {"fallback", "WHAT", "when nothing is healthy: fail-open (default), none, or a POOL", false},
     {"sticky", NULL, "weighted only: the same client subnet gets the same answer", false},
     {"region-up", "PERCENT", "a region is down under PERCENT of it healthy (0-100, default 50)",
+     false},
+    {"unknown", "up|down", "how an endpoint never probed yet counts (default up)", false},
+    {"ttl-degraded", "SECONDS",
+     "TTL while an endpoint of the pool is down or flapping (default: half the TTL, >= 5 s)",
      false},
     {NULL},
 };

@@ -162,6 +162,8 @@ struct store_policy {
     const char *fallback_pool; /* (reads only) */
     bool sticky;
     uint32_t region_up_pct;
+    bool unknown_up;         /* an endpoint never probed counts as up */
+    uint32_t ttl_degraded_s; /* TTL while degraded; 0: half the TTL, at least 5 s */
 };
 
 /* Regions listed for one geo map key, in order of preference. */
@@ -226,6 +228,115 @@ int store_geo_foreach(struct store *st, store_geo_fn fn, void *arg);
 /* Sets the latency from key's clients to a region. */
 int store_latency_set(struct store *st, const struct store_latency *l);
 int store_latency_foreach(struct store *st, store_latency_fn fn, void *arg);
+
+/* ---- health: checks, vantage points, states, events, drills, drains ------------- */
+
+struct store_check {
+    int64_t endpoint_id;
+    const char *pool, *target;        /* (reads only) */
+    enum store_ep_kind kind;          /* (reads only) the endpoint's */
+    const uint8_t *address;           /* (reads only) 4/16 bytes or the wire name */
+    size_t address_len;
+    bool enabled;                     /* (reads only) the endpoint's */
+    const char *type;                 /* http https tcp dns */
+    const char *url, *host, *query, *probe_address, *expect_body; /* NULL: not set */
+    uint32_t port;                    /* 0: the type's default */
+    uint32_t interval_ms, timeout_ms, rise, fall, status_min, status_max;
+    bool insecure;
+};
+
+struct store_health {
+    int64_t endpoint_id;
+    const char *pool, *target;  /* (reads only) */
+    const char *vantage;
+    const char *state;          /* up down */
+    int64_t since_ms;
+    const char *reason;
+    int64_t rtt_us;             /* -1: none yet */
+    int64_t checked_ms;         /* 0: never */
+    int64_t vantage_seen_ms;    /* (reads only) when the vantage point last reported */
+    uint32_t interval_ms;       /* (reads only) the endpoint's check interval, 0: none */
+};
+
+struct store_event {
+    int64_t id;
+    int64_t ts_ms;
+    int64_t endpoint_id; /* 0 once the endpoint is gone */
+    const char *target;  /* pool/target */
+    const char *vantage; /* a vantage point, or "drill" / "drain" */
+    const char *old_state, *new_state, *reason;
+};
+
+struct store_drill {
+    int64_t id;
+    int64_t region_id;   /* one of region_id and endpoint_id */
+    int64_t endpoint_id;
+    const char *region;  /* (reads only) */
+    const char *pool, *target; /* (reads only) */
+    int64_t started_ms, until_ms; /* until 0: until restored */
+    const char *reason, *user;
+};
+
+struct store_drain {
+    int64_t region_id;
+    const char *region; /* (reads only) */
+    int64_t started_ms, until_ms;
+};
+
+typedef int (*store_check_fn)(void *arg, const struct store_check *c);
+typedef int (*store_health_fn)(void *arg, const struct store_health *h);
+typedef int (*store_event_fn)(void *arg, const struct store_event *e);
+typedef int (*store_drill_fn)(void *arg, const struct store_drill *d);
+typedef int (*store_drain_fn)(void *arg, const struct store_drain *d);
+
+/* Creates or replaces the check of c->endpoint_id. */
+int store_check_set(struct store *st, const struct store_check *c);
+int store_check_rm(struct store *st, int64_t endpoint_id);
+/* The checks of one pool (pool_id > 0) or all, with their endpoints, by pool and target. */
+int store_check_foreach(struct store *st, int64_t pool_id, store_check_fn fn, void *arg);
+
+/* A vantage point reports it is alive at now_ms. */
+int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms);
+/* Writes a vantage point's state of an endpoint (after a change, or at start-up). */
+int store_health_set(struct store *st, const struct store_health *h);
+/* Records a probe's round trip (last RTT, time checked, and a sample row). */
+int store_health_sample(struct store *st, int64_t endpoint_id, const char *vantage,
+                        int64_t rtt_us, int64_t now_ms);
+/* Drops RTT samples older than before_ms. */
+int store_rtt_prune(struct store *st, int64_t before_ms);
+/* The states of one vantage point (NULL: all), with when each vantage last reported and
+ * the check interval, by endpoint and vantage. */
+int store_health_foreach(struct store *st, const char *vantage, store_health_fn fn, void *arg);
+
+int store_event_add(struct store *st, const struct store_event *e);
+/* Events since since_ms, oldest first. */
+int store_event_foreach(struct store *st, int64_t since_ms, store_event_fn fn, void *arg);
+
+/* Adds a drill; GTM_EEXIST when its region or endpoint already has one. */
+int store_drill_add(struct store *st, const struct store_drill *d, int64_t *id_out);
+/* Removes the drill of a region or endpoint (the other id 0), or every drill when both
+ * are 0. *removed gets the count. */
+int store_drill_rm(struct store *st, int64_t region_id, int64_t endpoint_id, int *removed);
+int store_drill_foreach(struct store *st, store_drill_fn fn, void *arg);
+
+/* Starts (or restarts) draining a region between started_ms and until_ms. */
+int store_drain_set(struct store *st, const struct store_drain *d);
+int store_drain_rm(struct store *st, int64_t region_id, int *removed);
+int store_drain_foreach(struct store *st, store_drain_fn fn, void *arg);
+
+/* A number that moves whenever configuration a snapshot compiles changes (zones,
+ * records, traffic, checks), and not for health, drills or drains. */
+int store_generation(struct store *st, int64_t *out);
+
+/* What gtm-dnsd applies in place between snapshots, in one read transaction: every
+ * state of every vantage point, the drills and the drains. */
+struct store_health_fns {
+    store_health_fn health;
+    store_drill_fn drill;
+    store_drain_fn drain;
+};
+int store_health_read(struct store *st, const struct store_health_fns *fns, void *arg,
+                      int64_t *generation_out);
 
 /* ---- snapshots ------------------------------------------------------------------ */
 

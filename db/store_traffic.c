@@ -253,8 +253,8 @@ int store_policy_set(struct store *st, const struct store_policy *p)
         return rc;
     rc = store__prepare(st,
                         "INSERT INTO policies(zone_id, name, pool_id, mode, ttl, answers, "
-                        "fallback, fallback_pool_id, sticky, region_up) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        "fallback, fallback_pool_id, sticky, region_up, unknown_up, ttl_degraded) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                         &stmt);
     if (rc)
         return rc;
@@ -269,6 +269,8 @@ int store_policy_set(struct store *st, const struct store_policy *p)
         sqlite3_bind_int64(stmt, 8, p->fallback_pool_id);
     sqlite3_bind_int(stmt, 9, p->sticky);
     sqlite3_bind_int64(stmt, 10, p->region_up_pct);
+    sqlite3_bind_int(stmt, 11, p->unknown_up);
+    sqlite3_bind_int64(stmt, 12, p->ttl_degraded_s);
     return store__step_done(st, stmt, "setting a policy");
 }
 
@@ -301,6 +303,8 @@ static int policy_row(sqlite3_stmt *stmt, void *ctx)
         .fallback_pool = store__text(stmt, 10),
         .sticky = sqlite3_column_int(stmt, 11) != 0,
         .region_up_pct = (uint32_t)sqlite3_column_int64(stmt, 12),
+        .unknown_up = sqlite3_column_int(stmt, 13) != 0,
+        .ttl_degraded_s = (uint32_t)sqlite3_column_int64(stmt, 14),
     };
     return ((store_policy_fn)e->fn)(e->arg, &p);
 }
@@ -312,7 +316,8 @@ int store_policy_foreach(struct store *st, store_policy_fn fn, void *arg)
     int rc = store__prepare(st,
                             "SELECT y.id, y.zone_id, y.name, y.pool_id, p.name, y.mode, y.ttl, "
                             "y.answers, y.fallback, y.fallback_pool_id, f.name, y.sticky, "
-                            "y.region_up FROM policies y JOIN pools p ON p.id = y.pool_id "
+                            "y.region_up, y.unknown_up, y.ttl_degraded "
+                            "FROM policies y JOIN pools p ON p.id = y.pool_id "
                             "LEFT JOIN pools f ON f.id = y.fallback_pool_id ORDER BY y.name",
                             &stmt);
     return rc ? rc : store__each_row(st, stmt, policy_row, &e, "listing policies");
