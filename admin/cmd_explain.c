@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "admin/commands.h"
 #include "common/dname.h"
@@ -287,6 +288,12 @@ static int explain(struct cli *c)
         rc = cli_fail(c, "%s", msg);
         goto out;
     }
+    /* the health gtm-dnsd applies: vantage reports, drills, drains */
+    struct snap_health health = {0};
+    int64_t generation;
+    if (snap_health_load(c->st, &health, &generation) == 0)
+        snap_health_apply(x.s, &health, (int64_t)time(NULL) * 1000, false);
+    snap_health_fini(&health);
     dname_wire_from_key(key, wire, &len);
     snap_lookup(x.s, wire, len, x.family == 4 ? TYPE_A : TYPE_AAAA, &res);
     if ((res.match != SNAP_EXACT && res.match != SNAP_WILDCARD) || !res.node->policy) {

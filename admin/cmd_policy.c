@@ -93,16 +93,19 @@ static const char *fallback_text(const struct store_policy *p)
 }
 
 /* "policy www.example.com.: pool web, mode geo, ttl 30, answers 1, fallback fail-open,
- * sticky no, region-up 50%" */
+ * sticky no, region-up 50%, unknown up, ttl-degraded auto" */
 static char *policy_summary(const struct store_policy *p)
 {
     char answers[16];
     answers_text(p, answers, sizeof answers);
+    char degraded[16] = "auto";
+    if (p->ttl_degraded_s)
+        snprintf(degraded, sizeof degraded, "%u", p->ttl_degraded_s);
     return xasprintf("policy %s: pool %s, mode %s, ttl %u, answers %s, fallback %s, "
-                     "sticky %s, region-up %u%%, unknown %s, ttl-degraded %u",
+                     "sticky %s, region-up %u%%, unknown %s, ttl-degraded %s",
                      p->name, p->pool, p->mode, p->ttl_s, answers, fallback_text(p),
                      p->sticky ? "yes" : "no", p->region_up_pct, p->unknown_up ? "up" : "down",
-                     p->ttl_degraded_s);
+                     degraded);
 }
 
 /* The policy of one name, if any: its summary (caller frees) and zone. */

@@ -18,6 +18,14 @@
  * checkpoints and recovery, and the next poll tries again. */
 #define LOADER_BUSY_TIMEOUT_MS 200
 
+/* Unix time in ms: what health reports and drills are stamped with. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -57,11 +65,20 @@ static struct loader_file_id file_id(const char *path)
 {
     struct stat sb;
     struct loader_file_id id = {0};
-    if (stat(path, &sb) == 0)
-        id = (struct loader_file_id){sb.st_dev, sb.st_ino, sb.st_size,
-                                     (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
-                                     true};
+    if (stat(path, &sb) == 0) {
+        id.dev = sb.st_dev;
+        id.ino = sb.st_ino;
+        id.size = sb.st_size;
+        id.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        id.exists = true;
+    }
     return id;
+}
+
+static bool file_id_equal(const struct loader_file_id *a, const struct loader_file_id *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns;
 }
 
 /* (Re)opens the GeoIP databases when their files changed. Returns whether they did. A
@@ -73,7 +90,7 @@ static bool geo_refresh(struct loader *l, bool first)
     struct loader_file_id ids[GEO_MAX_DBS];
     for (size_t i = 0; i < l->ngeoip; i++) {
         ids[i] = file_id(l->geoip[i]);
-        changed |= memcmp(&ids[i], &l->geo_ids[i], sizeof ids[i]) != 0;
+        changed |= !file_id_equal(&ids[i], &l->geo_ids[i]);
     }
     if (!changed)
         return false;
@@ -88,9 +105,12 @@ static bool geo_refresh(struct loader *l, bool first)
                  l->geoip[0], l->ngeoip > 1 ? ", ..." : "");
     /* the identity of what the classifier is built from: files, and whether they opened */
     uint64_t h = 14695981039346656037ULL;
-    const uint8_t *p = (const uint8_t *)ids;
-    for (size_t i = 0; i < l->ngeoip * sizeof ids[0]; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < l->ngeoip; i++) {
+        const uint64_t parts[] = {ids[i].dev, ids[i].ino, (uint64_t)ids[i].size,
+                                  (uint64_t)ids[i].mtime_ns, ids[i].exists};
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+            h = (h ^ parts[k]) * 1099511628211ULL;
+    }
     l->db_fingerprint = h ^ (l->db != NULL);
     return true;
 }
@@ -120,13 +140,27 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
     }
     if (!force && version == l->data_version)
         return 0;
+    /* Something was committed. Health (vantage reports, drills, drains) is re-read every
+     * time and applied in place; only a change of configuration needs a new snapshot. */
+    int64_t config = 0;
+    if ((rc = snap_health_load(l->st, &l->health, &config))) {
+        snprintf(msg, msglen, "%s", store_errmsg(l->st));
+        return rc;
+    }
+    if (!force && config == l->config_generation && l->data_version >= 0) {
+        l->data_version = version;
+        return 0;
+    }
     struct snap_geo_source geo = {l->db, l->db_fingerprint, &l->geo_cache};
     rc = snap_compile(l->st, l->generation + 1, &geo, out, msg, msglen);
     /* after a failure too: the same data would fail again; wait for the next change */
     l->data_version = version;
+    l->config_generation = config;
     if (rc)
         return rc;
     l->generation++;
+    /* a new snapshot starts from the current health, before anyone reads it */
+    snap_health_apply(*out, &l->health, wall_ms(), false);
     return 0;
 }
 
@@ -193,6 +227,8 @@ static void *loader_main(void *arg)
             log_info("store %s is usable again", l->path);
             l->last_error[0] = '\0';
         }
+        /* time alone moves health: reports age out, drills expire, drains step down */
+        snap_health_apply(rcu_current(l->rcu), &l->health, wall_ms(), true);
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);
@@ -229,6 +265,7 @@ void loader_fini(struct loader *l)
     l->st = NULL;
     snap_geo_release(l->geo_cache);
     l->geo_cache = NULL;
+    snap_health_fini(&l->health);
     geo_db_close(l->db);
     l->db = NULL;
     pthread_mutex_destroy(&l->mu);

@@ -44,6 +44,8 @@ struct loader {
     dev_t dev;
     ino_t ino;
     int64_t data_version;
+    int64_t config_generation; /* the store's, of the served snapshot */
+    struct snap_health health; /* as last read; applied at every poll */
     uint64_t generation;
     char last_error[512]; /* logged once, not every poll */
     /* GeoIP: the open databases (NULL: none, or they failed to open), the identities of

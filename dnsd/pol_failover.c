@@ -11,9 +11,12 @@ static void select_tier(struct pol_run *r)
     for (uint32_t i = 0; i < r->n; i++)
         if (r->sc->cand[i]->priority < best)
             best = r->sc->cand[i]->priority;
-    for (uint32_t i = 0; i < r->n; i++)
-        if (r->sc->cand[i]->priority == best)
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (r->sc->cand[i]->priority == best) {
+            r->sc->weight[k] = r->sc->weight[i];
             r->sc->cand[k++] = r->sc->cand[i];
+        }
+    }
     r->n = k;
     pol__trace(r, "  failover: priority %u is the first tier with a healthy endpoint (%u)", best, k);
 }

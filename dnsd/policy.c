@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/err.h"
+#include "dnsd/health.h"
 #include "dnsd/policy.h"
 #include "dnsd/snap.h"
 
@@ -47,12 +48,27 @@ void pol__trace(const struct pol_run *r, const char *fmt, ...)
 
 /* ---- health -------------------------------------------------------------------------- */
 
+static uint8_t state_of(const struct pol_run *r, const struct pol_endpoint *e)
+{
+    return atomic_load_explicit(&r->s->states[e->state], memory_order_relaxed);
+}
+
 static bool is_up(const struct pol_run *r, const struct pol_endpoint *e)
 {
     if (!r->use_health)
         return true;
-    uint8_t st = atomic_load_explicit(&r->s->states[e->state], memory_order_relaxed);
-    return st != POL_STATE_DOWN; /* an endpoint never probed counts as up */
+    switch (state_of(r, e) & POL_STATE_MASK) {
+    case POL_STATE_UP: return true;
+    case POL_STATE_DOWN: return false;
+    default: return r->p->unknown_up; /* never probed: the policy's --unknown */
+    }
+}
+
+/* The weight answers use: the endpoint's, lowered while its region drains. */
+static uint32_t weight_of(const struct pol_run *r, const struct pol_endpoint *e)
+{
+    uint32_t factor = atomic_load_explicit(&r->s->drain[e->region], memory_order_relaxed);
+    return (uint32_t)((uint64_t)e->weight * factor / 1000);
 }
 
 static const char *family_name(int family)
@@ -76,16 +92,24 @@ static bool candidates(struct pol_run *r)
             continue;
         }
         any = true;
-        if (e->weight == 0) {
-            pol__trace(r, "  drop %s (%s): weight 0 (drained)", e->target, region);
+        uint8_t st = state_of(r, e);
+        r->degraded |= (st & POL_STATE_MASK) == POL_STATE_DOWN || (st & POL_STATE_FLAPPING);
+        uint32_t w = weight_of(r, e);
+        if (w == 0) {
+            pol__trace(r, "  drop %s (%s): weight 0 (%s)", e->target, region,
+                       e->weight ? "region drained" : "drained");
             continue;
         }
         if (!is_up(r, e)) {
-            pol__trace(r, "  drop %s (%s): unhealthy", e->target, region);
+            pol__trace(r, "  drop %s (%s): %s", e->target, region,
+                       st & POL_STATE_DRILL                     ? "down (drill)"
+                       : (st & POL_STATE_MASK) == POL_STATE_DOWN ? "unhealthy"
+                                                                 : "never probed (--unknown down)");
             continue;
         }
-        pol__trace(r, "  keep %s (%s, weight %u, priority %u)", e->target, region, e->weight,
-                   e->priority);
+        pol__trace(r, "  keep %s (%s, weight %u%s, priority %u)", e->target, region, w,
+                   w != e->weight ? " while draining" : "", e->priority);
+        r->sc->weight[r->n] = w;
         r->sc->cand[r->n++] = e;
     }
     return any;
@@ -112,9 +136,12 @@ static bool region_up(const struct pol_run *r, uint16_t region, uint32_t *health
 static uint32_t keep_region(struct pol_run *r, uint16_t region)
 {
     uint32_t k = 0;
-    for (uint32_t i = 0; i < r->n; i++)
-        if (r->sc->cand[i]->region == region)
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (r->sc->cand[i]->region == region) {
+            r->sc->weight[k] = r->sc->weight[i];
             r->sc->cand[k++] = r->sc->cand[i];
+        }
+    }
     return k;
 }
 
@@ -231,10 +258,13 @@ static uint64_t client_key(const struct geo_client *c)
 static void swap(struct pol_scratch *sc, uint32_t a, uint32_t b)
 {
     const struct pol_endpoint *e = sc->cand[a];
+    uint32_t w = sc->weight[a];
     double d = sc->score[a];
     sc->cand[a] = sc->cand[b];
+    sc->weight[a] = sc->weight[b];
     sc->score[a] = sc->score[b];
     sc->cand[b] = e;
+    sc->weight[b] = w;
     sc->score[b] = d;
 }
 
@@ -245,11 +275,11 @@ static void spread_random(struct pol_run *r, uint32_t want)
     for (uint32_t k = 0; k < want; k++) {
         uint64_t total = 0;
         for (uint32_t i = k; i < r->n; i++)
-            total += sc->cand[i]->weight;
+            total += sc->weight[i];
         uint64_t x = rng_next(&sc->rng) % total;
         uint32_t j = k;
-        while (x >= sc->cand[j]->weight)
-            x -= sc->cand[j++]->weight;
+        while (x >= sc->weight[j])
+            x -= sc->weight[j++];
         swap(sc, k, j);
     }
 }
@@ -263,7 +293,7 @@ static void spread_sticky(struct pol_run *r, uint32_t want)
     for (uint32_t i = 0; i < r->n; i++) {
         uint64_t h = mix64(ck ^ sc->cand[i]->key);
         double u = ((double)(h >> 11) + 0.5) * 0x1.0p-53; /* in (0, 1) */
-        sc->score[i] = (double)sc->cand[i]->weight / -log(u);
+        sc->score[i] = (double)sc->weight[i] / -log(u);
     }
     for (uint32_t k = 0; k < want; k++) {
         uint32_t best = k;
@@ -354,6 +384,11 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
                    family_name(family));
     }
     answer_from(&r, out);
+    if (r.degraded) {
+        out->ttl_s = health_ttl_degraded(p->ttl_s, p->ttl_degraded_s);
+        pol__trace(&r, "an endpoint of the pool is down or flapping: TTL %u instead of %u",
+                   out->ttl_s, p->ttl_s);
+    }
     if (client->from_ecs)
         out->scope = r.scope < client->source_prefix ? r.scope : client->source_prefix;
 }

@@ -22,8 +22,12 @@ enum pol_mode { POL_GEO, POL_LATENCY, POL_PROXIMITY, POL_WEIGHTED, POL_FAILOVER,
 enum pol_fallback { POL_FALLBACK_FAIL_OPEN, POL_FALLBACK_POOL, POL_FALLBACK_NONE };
 enum pol_ep_kind { POL_EP_NAME = 0, POL_EP_V4 = 4, POL_EP_V6 = 6 };
 
-/* Endpoint health as the store reports it (gtm-healthd writes it). */
+/* Endpoint health as the store reports it (gtm-healthd writes it), in the low bits of
+ * a state byte; the flags above them say why or how. */
 enum pol_state { POL_STATE_UNKNOWN = 0, POL_STATE_UP = 1, POL_STATE_DOWN = 2 };
+#define POL_STATE_MASK 0x03
+#define POL_STATE_FLAPPING 0x04 /* changed recently: answers keep the degraded TTL */
+#define POL_STATE_DRILL 0x08    /* forced down by a drill */
 
 /* Most endpoints a pool answers from; a larger pool is cut (and the log says so). */
 #define POL_MAX_CANDIDATES 1024
@@ -61,7 +65,9 @@ struct pol_policy {
     uint32_t ttl_s;
     uint16_t answers; /* >= 1 */
     bool sticky;
+    bool unknown_up; /* an endpoint never probed counts as up */
     uint8_t region_up_pct;
+    uint32_t ttl_degraded_s; /* while an endpoint of the pool is down or flapping */
     enum pol_fallback fallback;
     const struct pol_pool *pool;
     const struct pol_pool *fallback_pool; /* POL_FALLBACK_POOL only */
@@ -88,6 +94,7 @@ struct pol_trace {
 /* What one worker keeps for decisions, reused for every query. */
 struct pol_scratch {
     const struct pol_endpoint *cand[POL_MAX_CANDIDATES];
+    uint32_t weight[POL_MAX_CANDIDATES]; /* after any drain of the region */
     double score[POL_MAX_CANDIDATES];
     uint64_t rng; /* xorshift64* state, seeded per worker */
 };
@@ -117,6 +124,7 @@ struct pol_run {
     uint32_t n;     /* candidates in sc->cand */
     uint8_t scope;  /* what the answer depends on, in bits of the client address */
     bool family_only; /* nothing chosen only because no region had the family */
+    bool degraded;  /* an endpoint of the pool is down or flapping: shorter TTL */
 };
 
 struct pol_mode_ops {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dnsd/arena.h"
+#include "dnsd/health.h"
 #include "dnsd/policy.h"
 
 struct store;
@@ -98,9 +99,15 @@ struct snap {
     const struct pol_endpoint *eps;
     size_t neps;
     size_t npolicies;
-    /* per endpoint (pol_endpoint.state): enum pol_state, rewritten in place when health
-     * changes (relaxed atomics: a decision sees each state old or new, never torn) */
+    /* per endpoint (pol_endpoint.state): enum pol_state and POL_STATE_* flags, rewritten
+     * in place when health changes (relaxed atomics: a decision sees each state old or
+     * new, never torn) */
     _Atomic uint8_t *states;
+    /* per region: its weights' multiplier in thousandths (a drain lowers it); likewise */
+    _Atomic uint16_t *drain;
+    const int64_t *ep_ids;     /* store id of eps[i] */
+    const uint32_t *ep_by_id;  /* indexes of eps, by store id */
+    const int64_t *region_ids; /* store id of regions[i] */
     struct snap_geo *geo;
     /* what the classifier was built from (its geo map and latency table), for
      * explanations; db is NULL here */
@@ -118,6 +125,36 @@ int snap_compile(struct store *st, uint64_t generation, const struct snap_geo_so
                  struct snap **out, char *msg, size_t msglen);
 /* Drops a reference to a shared classifier; frees it with the last one. */
 void snap_geo_release(struct snap_geo *g);
+
+/* ---- health (dnsd/snap_health.c): applied in place between snapshots ---------------- */
+
+/* What the store says about health, read once and applied as often as time requires
+ * (reports age out, drills expire, drains step down). */
+struct snap_health {
+    struct snap_health_vote {
+        int64_t endpoint_id;
+        uint32_t interval_ms;
+        struct health_vote vote;
+    } *votes; /* by endpoint id */
+    size_t nvotes;
+    struct snap_health_drill {
+        int64_t region_id, endpoint_id, started_ms, until_ms;
+    } *drills;
+    size_t ndrills;
+    struct snap_health_drain {
+        int64_t region_id, started_ms, until_ms;
+    } *drains;
+    size_t ndrains;
+};
+
+/* Reads health, drills and drains from the store into h (replacing what it held) and
+ * the configuration generation into *generation. Blocking: loader thread or gtmctl. */
+int snap_health_load(struct store *st, struct snap_health *h, int64_t *generation);
+void snap_health_fini(struct snap_health *h);
+/* Writes the endpoint states and region drain factors of s from h at now_ms. With log
+ * set, each endpoint whose state changes is logged. Any thread may run decisions on s
+ * meanwhile. */
+void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_ms, bool log);
 void snap_free(struct snap *s);
 
 /* ---- reading (dnsd/lookup.c): any thread, no allocation, no locks ---------------------- */

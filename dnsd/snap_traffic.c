@@ -4,6 +4,7 @@
  * Loader thread or gtmctl; allocates from the snapshot's arena. */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct snap__traffic {
     } *pools;
     size_t npools;
     struct tep {
-        int64_t pool_id, region_id;
+        int64_t id, pool_id, region_id;
         struct pol_endpoint ep;
     } *eps;
     size_t neps;
@@ -101,6 +102,7 @@ static int on_endpoint(void *arg, const struct store_endpoint *e)
     struct snap__traffic *t = traffic(b);
     GROW(t->eps, t->neps);
     struct tep *te = &t->eps[t->neps++];
+    te->id = e->id;
     te->pool_id = e->pool_id;
     te->region_id = e->region_id;
     te->ep = (struct pol_endpoint){
@@ -209,6 +211,17 @@ static int tep_cmp(const void *a, const void *b)
     return strcmp(x->ep.target, y->ep.target);
 }
 
+struct id_index {
+    int64_t id;
+    uint32_t index;
+};
+
+static int id_index_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct id_index *)a)->id, y = ((const struct id_index *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 /* Pools and their endpoints, sorted by region, priority and target. */
 static void build_pools(struct build *b, struct pol_pool *pools)
 {
@@ -221,10 +234,23 @@ static void build_pools(struct build *b, struct pol_pool *pools)
     if (t->neps)
         qsort(t->eps, t->neps, sizeof *t->eps, tep_cmp);
     struct pol_endpoint *eps = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *eps);
+    int64_t *ids = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *ids);
+    uint32_t *by_id = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *by_id);
+    struct id_index *order = xcalloc(t->neps + 1, sizeof *order);
     for (size_t i = 0; i < t->neps; i++) {
         eps[i] = t->eps[i].ep;
         eps[i].state = (uint32_t)i;
+        ids[i] = t->eps[i].id;
+        order[i] = (struct id_index){t->eps[i].id, (uint32_t)i};
     }
+    /* the store's ids in order, for applying health rows (sorted by id) to endpoints */
+    if (t->neps)
+        qsort(order, t->neps, sizeof *order, id_index_cmp);
+    for (size_t i = 0; i < t->neps; i++)
+        by_id[i] = order[i].index;
+    free(order);
+    s->ep_ids = ids;
+    s->ep_by_id = by_id;
     for (size_t p = 0, e = 0; p < t->npools; p++) {
         while (e < t->neps && t->eps[e].pool_id < t->pools[p].id)
             e++;
@@ -241,6 +267,12 @@ static void build_pools(struct build *b, struct pol_pool *pools)
     s->eps = eps;
     s->neps = t->neps;
     s->states = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *s->states);
+    _Atomic uint16_t *drain = arena_zalloc(&s->arena, (t->nregions + 1) * sizeof *drain);
+    for (size_t r = 0; r <= t->nregions; r++)
+        atomic_init(&drain[r], 1000);
+    s->drain = drain;
+    s->region_ids = arena_dup(&s->arena, t->region_ids ? (const void *)t->region_ids : "",
+                              t->nregions * sizeof *t->region_ids);
 }
 
 static const struct pol_pool *pool_by_id(const struct build *b, const struct pol_pool *pools,
@@ -274,6 +306,8 @@ static int build_policies(struct build *b, const struct pol_pool *pools, bool *m
         if (p->answers > POL_MAX_ANSWERS)
             p->answers = POL_MAX_ANSWERS;
         p->sticky = sp->sticky;
+        p->unknown_up = sp->unknown_up;
+        p->ttl_degraded_s = sp->ttl_degraded_s;
         p->region_up_pct = (uint8_t)sp->region_up_pct;
         p->fallback = strcmp(sp->fallback, "pool") == 0   ? POL_FALLBACK_POOL
                       : strcmp(sp->fallback, "none") == 0 ? POL_FALLBACK_NONE

@@ -248,7 +248,7 @@ def test_policy_set_list_rm(world):
     s0 = serial(g, "example.com.")
     p = g.run("policy", "set", "www.example.com", "--pool", "web", "--mode", "geo")
     first = ("policy www.example.com.: pool web, mode geo, ttl 30, answers 1, "
-             "fallback fail-open, sticky no, region-up 50%")
+             "fallback fail-open, sticky no, region-up 50%, unknown up, ttl-degraded auto")
     assert p.stdout == f"{first} (zone example.com. serial {s0 + 1})\n"
     assert serial(g, "example.com.") == s0 + 1
     assert audit_last(g, "example.com") == (
@@ -263,7 +263,7 @@ def test_policy_set_list_rm(world):
             "--region-up", "75"]
     p = g.run(*args)
     second = ("policy www.example.com.: pool web, mode weighted, ttl 60, answers 2, "
-              "fallback backup, sticky yes, region-up 75%")
+              "fallback backup, sticky yes, region-up 75%, unknown up, ttl-degraded auto")
     assert p.stdout == f"{second} (zone example.com. serial {s0 + 2}, replacing the old policy)\n"
     assert audit_last(g, "example.com") == (
         f"TIME  tester  example.com.  {cmdline(g, *args)}\n"
@@ -293,7 +293,7 @@ def test_policy_set_list_rm(world):
     assert audit_last(g, "example.com") == (
         f"TIME  tester  example.com.  {cmdline(g, 'policy', 'rm', 'api.example.com')}\n"
         "    - policy api.example.com.: pool backup, mode all, ttl 0, answers all, "
-        "fallback none, sticky no, region-up 50%\n"
+        "fallback none, sticky no, region-up 50%, unknown up, ttl-degraded auto\n"
         f"    + serial {s0 + 5}\n")
     assert [row[0] for row in table(g, "policy", "list")] == \
         ["NAME", "fo.example.com.", "www.example.com."]

@@ -1,0 +1,142 @@
+/* dnsd/snap_health.c — applying health to a served snapshot in place: the quorum of
+ * fresh vantage reports (dnsd/health.c), drills and drains become the endpoint state
+ * bytes and region drain factors that decisions read. The loader reads the store when
+ * it changed and applies at every poll, since time alone changes the result (reports
+ * age out, drills expire, drains step down). Loader thread (or gtmctl); O(endpoints +
+ * reports); the stores are relaxed atomics, so workers never wait. */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "db/store.h"
+#include "dnsd/snap.h"
+
+#define GROW(arr, n) ((arr) = xreallocarray((arr), (n) + 1, sizeof *(arr)))
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+static int on_health(void *arg, const struct store_health *row)
+{
+    struct snap_health *h = arg;
+    GROW(h->votes, h->nvotes);
+    h->votes[h->nvotes++] = (struct snap_health_vote){
+        .endpoint_id = row->endpoint_id,
+        .interval_ms = row->interval_ms,
+        .vote = {strcmp(row->state, "up") == 0, row->since_ms, row->vantage_seen_ms},
+    };
+    return 0;
+}
+
+static int on_drill(void *arg, const struct store_drill *d)
+{
+    struct snap_health *h = arg;
+    GROW(h->drills, h->ndrills);
+    h->drills[h->ndrills++] =
+        (struct snap_health_drill){d->region_id, d->endpoint_id, d->started_ms, d->until_ms};
+    return 0;
+}
+
+static int on_drain(void *arg, const struct store_drain *d)
+{
+    struct snap_health *h = arg;
+    GROW(h->drains, h->ndrains);
+    h->drains[h->ndrains++] = (struct snap_health_drain){d->region_id, d->started_ms, d->until_ms};
+    return 0;
+}
+
+void snap_health_fini(struct snap_health *h)
+{
+    free(h->votes);
+    free(h->drills);
+    free(h->drains);
+    memset(h, 0, sizeof *h);
+}
+
+int snap_health_load(struct store *st, struct snap_health *h, int64_t *generation)
+{
+    struct snap_health fresh = {0};
+    const struct store_health_fns fns = {on_health, on_drill, on_drain};
+    int rc = store_health_read(st, &fns, &fresh, generation);
+    if (rc) {
+        snap_health_fini(&fresh);
+        return rc;
+    }
+    snap_health_fini(h);
+    *h = fresh;
+    return 0;
+}
+
+/* ---- applying ----------------------------------------------------------------------- */
+
+static const char *state_name(uint8_t st)
+{
+    switch (st & POL_STATE_MASK) {
+    case POL_STATE_UP: return "up";
+    case POL_STATE_DOWN: return (st & POL_STATE_DRILL) ? "down (drill)" : "down";
+    default: return "unknown";
+    }
+}
+
+static bool drilled(const struct snap_health *h, int64_t endpoint_id, int64_t region_id,
+                    int64_t now_ms)
+{
+    for (size_t i = 0; i < h->ndrills; i++) {
+        const struct snap_health_drill *d = &h->drills[i];
+        if ((d->endpoint_id == endpoint_id || (d->region_id && d->region_id == region_id)) &&
+            health_drill_active(d->started_ms, d->until_ms, now_ms))
+            return true;
+    }
+    return false;
+}
+
+void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_ms, bool log)
+{
+    /* votes and endpoints both by store id: one merge */
+    size_t v = 0;
+    for (size_t k = 0; k < s->neps; k++) {
+        uint32_t i = s->ep_by_id[k];
+        int64_t id = s->ep_ids[i];
+        const struct pol_endpoint *e = &s->eps[i];
+        while (v < h->nvotes && h->votes[v].endpoint_id < id)
+            v++;
+        size_t first = v;
+        while (v < h->nvotes && h->votes[v].endpoint_id == id)
+            v++;
+        struct health_vote votes[16];
+        size_t n = 0;
+        for (size_t j = first; j < v && n < sizeof votes / sizeof votes[0]; j++)
+            votes[n++] = h->votes[j].vote;
+        bool flapping = false;
+        uint8_t st = (uint8_t)health_quorum(votes, n, first < v ? h->votes[first].interval_ms : 0,
+                                            now_ms, &flapping);
+        if (flapping)
+            st |= POL_STATE_FLAPPING;
+        if (drilled(h, id, s->region_ids[e->region], now_ms))
+            st = POL_STATE_DOWN | POL_STATE_DRILL;
+        uint8_t old = atomic_load_explicit(&s->states[i], memory_order_relaxed);
+        if (old == st)
+            continue;
+        atomic_store_explicit(&s->states[i], st, memory_order_relaxed);
+        if (log && (old & ~POL_STATE_FLAPPING) != (st & ~POL_STATE_FLAPPING))
+            log_info("endpoint %s (%s): %s -> %s (%zu report%s)", e->target,
+                     s->regions[e->region].name, state_name(old), state_name(st), n,
+                     n == 1 ? "" : "s");
+    }
+    for (size_t r = 0; r < s->nregions; r++) {
+        uint32_t factor = 1000;
+        for (size_t i = 0; i < h->ndrains; i++)
+            if (h->drains[i].region_id == s->region_ids[r])
+                factor = health_drain_permille(h->drains[i].started_ms, h->drains[i].until_ms,
+                                               now_ms);
+        uint16_t old = atomic_load_explicit(&s->drain[r], memory_order_relaxed);
+        if (old == factor)
+            continue;
+        atomic_store_explicit(&s->drain[r], (uint16_t)factor, memory_order_relaxed);
+        if (log)
+            log_info("region %s: weights at %u%% (drain)", s->regions[r].name, factor / 10);
+    }
+}
