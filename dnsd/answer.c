@@ -130,7 +130,10 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
     *r = (struct answer_result){RCODE_NOERROR, false, false, 0};
 
     for (int hop = 0;; hop++) {
-        snap_lookup(s, owner, owner_len, qtype, &res);
+        if (hop == 0) /* the question: its hashes are computed already */
+            snap_lookup_hashed(s, owner, owner_len, m->qhash, m->qoffs, m->qlabels, qtype, &res);
+        else
+            snap_lookup(s, owner, owner_len, qtype, &res);
         if (hop == 0) {
             if (res.match == SNAP_REFUSED) {
                 r->rcode = RCODE_REFUSED;

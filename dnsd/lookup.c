@@ -77,8 +77,16 @@ void snap_lookup(const struct snap *s, const uint8_t *qname, size_t len, uint16_
 {
     uint32_t hashes[SNAP_MAX_LABELS + 1];
     uint8_t offs[SNAP_MAX_LABELS + 1];
+    int n = snap_name_hashes(s->seed, qname, len, hashes, offs);
+    snap_lookup_hashed(s, qname, len, hashes, offs, n, qtype, out);
+}
+
+void snap_lookup_hashed(const struct snap *s, const uint8_t *qname, size_t len,
+                        const uint32_t *hashes, const uint8_t *offs, int n, uint16_t qtype,
+                        struct snap_result *out)
+{
     const struct snap_node *node = NULL;
-    int n = snap_name_hashes(s->seed, qname, len, hashes, offs), i;
+    int i;
     /* The closest encloser: the longest suffix of qname that exists. */
     for (i = 0; i <= n && !node; i++)
         node = find_hashed(s, qname + offs[i], len - offs[i], hashes[i]);

@@ -67,7 +67,7 @@ static int put_name(struct msg *m, const uint8_t *name, const uint8_t *lname, si
 {
     uint32_t hashes[SNAP_MAX_LABELS + 1];
     uint8_t offs[SNAP_MAX_LABELS + 1];
-    int n = snap_name_hashes(0, lname, len, hashes, offs), match = -1;
+    int n = snap_name_hashes(m->seed, lname, len, hashes, offs), match = -1;
     size_t plain = len; /* bytes written as labels, before a pointer */
     /* the longest suffix already in the message (the root alone is not worth it) */
     for (int i = 0; i < n && match < 0; i++) {
@@ -165,7 +165,7 @@ static int put_rdata_compressed(struct msg *m, uint16_t type, const uint8_t *rd,
 }
 
 void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen,
-              const uint8_t *qname, size_t qname_len, size_t limit)
+              const uint8_t *qname, size_t qname_len, uint32_t seed, size_t limit)
 {
     m->buf = buf;
     memcpy(buf, query, qlen);
@@ -175,13 +175,14 @@ void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen,
     m->counts[1] = m->counts[2] = m->counts[3] = 0;
     m->qname = qname;
     m->qname_len = qname_len;
+    m->seed = seed;
     m->nnames = 0;
+    m->qlabels = -1;
     if (qlen > DNS_HEADER_LEN) {
-        uint32_t hashes[SNAP_MAX_LABELS + 1];
-        uint8_t offs[SNAP_MAX_LABELS + 1];
-        int n = snap_name_hashes(0, qname, qname_len, hashes, offs);
-        for (int k = 0; k < n; k++)
-            remember(m, DNS_HEADER_LEN + offs[k], (uint8_t)(qname_len - offs[k]), hashes[k]);
+        m->qlabels = snap_name_hashes(seed, qname, qname_len, m->qhash, m->qoffs);
+        for (int k = 0; k < m->qlabels; k++)
+            remember(m, DNS_HEADER_LEN + m->qoffs[k], (uint8_t)(qname_len - m->qoffs[k]),
+                     m->qhash[k]);
     }
 }
 

@@ -26,6 +26,10 @@ struct msg {
     uint16_t counts[4]; /* QD, AN, NS, AR */
     const uint8_t *qname; /* lower-case copy of the question name; at offset 12 */
     size_t qname_len;
+    uint32_t seed; /* of the name hashes: the snapshot's, so the question's are shared */
+    int qlabels;   /* the question name's labels, suffix hashes and offsets */
+    uint32_t qhash[SNAP_MAX_LABELS + 1];
+    uint8_t qoffs[SNAP_MAX_LABELS + 1];
     int nnames;
     struct {
         uint16_t off; /* where the name (or suffix) starts in buf */
@@ -36,9 +40,10 @@ struct msg {
 
 /* Starts a response in buf (cap bytes, >= 12 + question) after a header and question
  * copied from the query (qlen bytes: header + question as received, so the name keeps
- * its case). qname is its lower-case copy. limit: where sections must stop. */
+ * its case). qname is its lower-case copy; its hashes (seed: the snapshot's) serve
+ * compression and the lookup. limit: where sections must stop. */
 void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen,
-              const uint8_t *qname, size_t qname_len, size_t limit);
+              const uint8_t *qname, size_t qname_len, uint32_t seed, size_t limit);
 
 /* Writes one RRset to a section with owner (lower-case wire; may be m->qname) and ttl.
  * Returns 0, or -1 when it does not fit: then nothing of it was written. */

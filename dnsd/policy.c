@@ -36,10 +36,8 @@ const char *pol_mode_name(enum pol_mode mode)
     return modes[mode]->name;
 }
 
-void pol__trace(const struct pol_run *r, const char *fmt, ...)
+void pol__trace_line(const struct pol_run *r, const char *fmt, ...)
 {
-    if (!r->tr)
-        return;
     va_list ap;
     va_start(ap, fmt);
     r->tr->line(r->tr->arg, fmt, ap);
@@ -68,7 +66,7 @@ static bool is_up(const struct pol_run *r, const struct pol_endpoint *e)
 static uint32_t weight_of(const struct pol_run *r, const struct pol_endpoint *e)
 {
     uint32_t factor = atomic_load_explicit(&r->s->drain[e->region], memory_order_relaxed);
-    return (uint32_t)((uint64_t)e->weight * factor / 1000);
+    return factor == 1000 ? e->weight : (uint32_t)((uint64_t)e->weight * factor / 1000);
 }
 
 static const char *family_name(int family)
@@ -84,7 +82,7 @@ static bool candidates(struct pol_run *r)
     r->n = 0;
     for (uint32_t i = 0; i < r->pool->neps && r->n < POL_MAX_CANDIDATES; i++) {
         const struct pol_endpoint *e = &r->pool->eps[i];
-        const char *region = r->s->regions[e->region].name;
+#define region (r->s->regions[e->region].name) /* for the trace lines only */
         if (e->kind != r->family && e->kind != POL_EP_NAME)
             continue;
         if (!e->enabled) {
@@ -111,6 +109,7 @@ static bool candidates(struct pol_run *r)
                    w != e->weight ? " while draining" : "", e->priority);
         r->sc->weight[r->n] = w;
         r->sc->cand[r->n++] = e;
+#undef region
     }
     return any;
 }
@@ -122,9 +121,9 @@ static bool candidates(struct pol_run *r)
 static bool region_up(const struct pol_run *r, uint16_t region, uint32_t *healthy, uint32_t *total)
 {
     *healthy = *total = 0;
-    for (uint32_t i = 0; i < r->pool->neps; i++) {
+    for (uint32_t i = r->pool->region_first[region]; i < r->pool->region_first[region + 1]; i++) {
         const struct pol_endpoint *e = &r->pool->eps[i];
-        if (e->region != region || !e->enabled)
+        if (!e->enabled)
             continue;
         (*total)++;
         *healthy += is_up(r, e);

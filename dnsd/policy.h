@@ -57,6 +57,9 @@ struct pol_pool {
     const char *name;
     const struct pol_endpoint *eps; /* sorted by region, then priority, then target */
     uint32_t neps;
+    /* eps[region_first[g] .. region_first[g + 1]) are the endpoints in region g (one
+     * entry per snapshot region, plus one) */
+    const uint32_t *region_first;
 };
 
 struct pol_policy {
@@ -143,7 +146,14 @@ extern const struct pol_mode_ops pol_geo_ops, pol_latency_ops, pol_proximity_ops
  * is up (enough of its endpoints healthy) and has candidates; all the pool's regions in
  * order when the client matched no list. */
 void pol__select_region(struct pol_run *r, enum geo_mode mode);
-/* Writes a trace line when tracing. */
-void pol__trace(const struct pol_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes a trace line when tracing. A macro, so that without a trace (the server) the
+ * arguments are not even evaluated. */
+void pol__trace_line(const struct pol_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define pol__trace(r, ...)                                                                         \
+    do {                                                                                           \
+        if ((r)->tr)                                                                               \
+            pol__trace_line((r), __VA_ARGS__);                                                     \
+    } while (0)
 
 #endif

@@ -271,7 +271,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
         limit = want < cap ? want : cap;
     }
     limit -= opt_room(q, &e);
-    msg_init(&q->msg, out, req, echo, q->qname, q->qname_len, limit);
+    msg_init(&q->msg, out, req, echo, q->qname, q->qname_len, s->seed, limit);
     if (e.present)
         q->stats.edns++;
 

@@ -183,6 +183,11 @@ struct snap_result {
  * §3.1.4.1), so it is SNAP_EXACT there. */
 void snap_lookup(const struct snap *s, const uint8_t *qname, size_t len, uint16_t qtype,
                  struct snap_result *out);
+/* The same with qname's suffix hashes already computed by snap_name_hashes() with the
+ * snapshot's seed (nlabels as it returned). */
+void snap_lookup_hashed(const struct snap *s, const uint8_t *qname, size_t len,
+                        const uint32_t *hashes, const uint8_t *offs, int nlabels, uint16_t qtype,
+                        struct snap_result *out);
 
 /* Hash of each suffix of a lower-case wire name: hashes[i] is the hash of the name
  * from label i on (i = 0: the whole name; i = nlabels: the root), offs[i] its offset.

@@ -257,12 +257,20 @@ static void build_pools(struct build *b, struct pol_pool *pools)
         size_t first = e;
         while (e < t->neps && t->eps[e].pool_id == t->pools[p].id)
             e++;
-        pools[p] = (struct pol_pool){t->pools[p].name, eps + first, (uint32_t)(e - first)};
+        pools[p] = (struct pol_pool){t->pools[p].name, eps + first, (uint32_t)(e - first), NULL};
         if (pools[p].neps > POL_MAX_CANDIDATES) {
             log_warn("pool %s has %u endpoints; only the first %d are answered from",
                      pools[p].name, pools[p].neps, POL_MAX_CANDIDATES);
             pools[p].neps = POL_MAX_CANDIDATES;
         }
+        /* where each region's endpoints start (they are sorted by region) */
+        uint32_t *rf = arena_alloc(&s->arena, (t->nregions + 1) * sizeof *rf);
+        for (size_t g = 0, i = 0; g <= t->nregions; g++) {
+            while (i < pools[p].neps && pools[p].eps[i].region < g)
+                i++;
+            rf[g] = (uint32_t)i;
+        }
+        pools[p].region_first = rf;
     }
     s->eps = eps;
     s->neps = t->neps;

@@ -13,12 +13,11 @@
 /* Zeroes the bits of addr (len bytes) past bits. */
 static void mask_bits(uint8_t *addr, size_t len, unsigned bits)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (bits >= 8 * (i + 1))
-            continue;
-        unsigned keep = bits > 8 * i ? bits - 8 * (unsigned)i : 0;
-        addr[i] &= (uint8_t)(0xFF00u >> keep);
-    }
+    size_t full = bits / 8;
+    if (full >= len)
+        return;
+    addr[full] &= (uint8_t)(0xFF00u >> (bits % 8));
+    memset(addr + full + 1, 0, len - full - 1);
 }
 
 int geo_ecs_parse(const uint8_t *data, size_t len, struct geo_client *c)
