@@ -1,6 +1,7 @@
 /* admin/cli.c — gtmctl's argument parser, help and shared helpers (see cli.h). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -106,42 +107,125 @@ int cli_parse_u32(const struct cli *c, const char *what, const char *s, uint32_t
     return 0;
 }
 
+/* The longest duration taken: UINT32_MAX seconds, as cli_parse_duration() returns. */
+#define DURATION_MAX_MS ((uint64_t)UINT32_MAX * 1000)
+
+/* Parses a duration into milliseconds: numbers each with a unit (ms s m h d w; the
+ * last may have none: seconds). Returns 0, or GTM_EPARSE (also above DURATION_MAX_MS). */
+static int duration_parse(const char *s, uint64_t *out_ms)
+{
+    uint64_t total = 0;
+    const char *p = s;
+    int rc = GTM_EPARSE;
+    if (!*p)
+        goto out;
+    while (*p) {
+        char *end = NULL;
+        uint64_t unit_ms = 1000;
+        size_t unit_len = 1;
+        if (!isdigit((unsigned char)*p))
+            goto out;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno)
+            goto out;
+        if (tolower((unsigned char)end[0]) == 'm' && tolower((unsigned char)end[1]) == 's') {
+            unit_ms = 1;
+            unit_len = 2;
+        } else {
+            switch (tolower((unsigned char)*end)) {
+            case '\0': unit_len = 0; break; /* seconds */
+            case 's': break;
+            case 'm': unit_ms = 60 * 1000; break;
+            case 'h': unit_ms = 3600 * 1000; break;
+            case 'd': unit_ms = 86400 * 1000; break;
+            case 'w': unit_ms = 604800 * 1000; break;
+            default: goto out;
+            }
+        }
+        if (v > DURATION_MAX_MS / unit_ms || (total += v * unit_ms) > DURATION_MAX_MS)
+            goto out;
+        p = end + unit_len;
+    }
+    *out_ms = total;
+    rc = 0;
+out:
+    return rc;
+}
+
 int cli_parse_duration(const struct cli *c, const char *what, const char *s, uint32_t min,
                        uint32_t max, uint32_t *out_s)
 {
-    unsigned long long total = 0;
-    const char *p = s;
-    if (!isdigit((unsigned char)*p))
-        goto bad;
-    while (*p) {
-        char *end = NULL;
-        unsigned long long v = strtoull(p, &end, 10);
-        unsigned long long unit = 1;
-        if (end == p)
-            goto bad;
-        switch (tolower((unsigned char)*end)) {
-        case '\0': unit = 1; break;
-        case 's': unit = 1; end++; break;
-        case 'm': unit = 60; end++; break;
-        case 'h': unit = 3600; end++; break;
-        case 'd': unit = 86400; end++; break;
-        case 'w': unit = 604800; end++; break;
-        default: goto bad;
-        }
-        total += v * unit;
-        if (v > UINT32_MAX || total > UINT32_MAX)
-            goto bad;
-        p = end;
-    }
-    if (total < min || total > max)
-        goto bad;
-    *out_s = (uint32_t)total;
+    uint64_t ms = 0;
+    if (duration_parse(s, &ms) || ms % 1000 || ms / 1000 < min || ms / 1000 > max)
+        return cli_usage_error(c,
+                               "%s: '%s' is not a duration from %u to %u seconds "
+                               "(seconds, or with units: 90s 5m 1h 2d 1w)",
+                               what, s, min, max);
+    *out_s = (uint32_t)(ms / 1000);
     return 0;
-bad:
-    return cli_usage_error(c,
-                           "%s: '%s' is not a duration from %u to %u seconds "
-                           "(seconds, or with units: 90s 5m 1h 2d 1w)",
-                           what, s, min, max);
+}
+
+int cli_parse_duration_ms(const struct cli *c, const char *what, const char *s, uint32_t min_ms,
+                          uint32_t max_ms, uint32_t *out_ms)
+{
+    uint64_t ms = 0;
+    char lo[CLI_DURATION_MAX], hi[CLI_DURATION_MAX];
+    if (duration_parse(s, &ms) || ms < min_ms || ms > max_ms)
+        return cli_usage_error(c,
+                               "%s: '%s' is not a duration from %s to %s "
+                               "(seconds, or with units: 500ms 90s 5m 1h)",
+                               what, s, cli_duration_text(min_ms, lo),
+                               cli_duration_text(max_ms, hi));
+    *out_ms = (uint32_t)ms;
+    return 0;
+}
+
+const char *cli_duration_text(uint64_t ms, char out[CLI_DURATION_MAX])
+{
+    static const struct {
+        char unit;
+        uint64_t ms;
+    } units[] = {{'w', 604800000}, {'d', 86400000}, {'h', 3600000}, {'m', 60000}, {'s', 1000}};
+    char *p = out;
+    /* 1500 ms reads better as 1500ms than as 1s500ms */
+    if (ms % 1000 || ms == 0) {
+        snprintf(out, CLI_DURATION_MAX, "%llu%s", (unsigned long long)ms, ms ? "ms" : "s");
+        return out;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ms >= units[i].ms) {
+            p += sprintf(p, "%llu%c", (unsigned long long)(ms / units[i].ms), units[i].unit);
+            ms %= units[i].ms;
+        }
+    }
+    return out;
+}
+
+/* ---- times ---------------------------------------------------------------------- */
+
+int64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *cli_time_text(int64_t ms, enum cli_time_form form, char out[CLI_TIME_MAX])
+{
+    /* floor division: a time before 1970 still has its milliseconds in 0..999 */
+    int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    if (form == CLI_TIME_CLOCK)
+        strftime(out, CLI_TIME_MAX, "%H:%M:%SZ", &tm);
+    else if (form == CLI_TIME_MS)
+        snprintf(out + strftime(out, CLI_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm), 8, ".%03dZ",
+                 (int)(ms - s * 1000));
+    else
+        strftime(out, CLI_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return out;
 }
 
 int cli_real_parse(const char *s, double min, double max, double *out)
@@ -183,6 +267,48 @@ int cli_parse_ident(const struct cli *c, const char *what, const char *s)
     return is_ident ? 0
                     : cli_usage_error(c, "%s: '%s' is not a valid name (1 to 63 characters "
                                          "from a-z 0-9 _ . -)", what, s);
+}
+
+int cli_parse_text(const struct cli *c, const char *what, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    for (const char *p = s; *p; p++)
+        if (iscntrl((unsigned char)*p))
+            return cli_usage_error(c, "%s: control characters are not allowed", what);
+    return n >= 1 && n <= max
+               ? 0
+               : cli_usage_error(c, "%s: give 1 to %zu characters (%zu given)", what, max, n);
+}
+
+int cli_parse_target(const struct cli *c, const char *s, struct cli_target *t)
+{
+    int rc = CLI_EXIT_USAGE;
+    if (inet_pton(AF_INET, s, t->addr) == 1 || inet_pton(AF_INET6, s, t->addr) == 1) {
+        t->kind = strchr(s, ':') ? STORE_EP_V6 : STORE_EP_V4;
+        t->addr_len = t->kind == STORE_EP_V6 ? 16 : 4;
+        inet_ntop(t->kind == STORE_EP_V6 ? AF_INET6 : AF_INET, t->addr, t->text, sizeof t->text);
+        rc = 0;
+        goto out;
+    }
+    /* "192.0.2.300" or "2001:db8::g" is a mistyped address, not a host name */
+    if (strchr(s, ':') || (s[strspn(s, "0123456789.")] == '\0' && strpbrk(s, "0123456789"))) {
+        rc = cli_usage_error(c, "TARGET: '%s' is not an IPv4 or IPv6 address", s);
+        goto out;
+    }
+    if ((rc = cli_parse_name(c, "TARGET", s, t->text)))
+        goto out;
+    /* a CNAME target is one host: not the root, a wildcard or an escaped byte */
+    if (strcmp(t->text, ".") == 0 || strpbrk(t->text, "*\\")) {
+        rc = cli_usage_error(c, "TARGET: '%s' is not a host name", s);
+        goto out;
+    }
+    if (dname_wire_from_key(t->text, t->addr, &t->addr_len) != 0) {
+        rc = cli_usage_error(c, "TARGET: '%s' is not a host name", s);
+        goto out;
+    }
+    t->kind = STORE_EP_NAME;
+out:
+    return rc;
 }
 
 /* ---- tables --------------------------------------------------------------------- */
@@ -232,12 +358,18 @@ static void table_print(const struct cli_table *t)
     }
 }
 
-static void table_fini(struct cli_table *t)
+void cli_table_fini(struct cli_table *t)
 {
     for (size_t i = 0; i < t->n; i++)
         free(t->rows[i]);
     free(t->rows);
     *t = (struct cli_table){0};
+}
+
+void cli_table_flush(struct cli_table *t)
+{
+    table_print(t);
+    cli_table_fini(t);
 }
 
 int cli_table_run(struct cli *c, const char *header, cli_table_fill_fn fill)
@@ -254,7 +386,7 @@ int cli_table_run(struct cli *c, const char *header, cli_table_fill_fn fill)
     table_print(&t);
     rc = CLI_EXIT_OK;
 out:
-    table_fini(&t);
+    cli_table_fini(&t);
     return rc;
 }
 

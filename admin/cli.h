@@ -99,6 +99,41 @@ int cli_parse_name(const struct cli *c, const char *what, const char *s,
  * in words). Returns 0, or reports a usage error naming what and returns CLI_EXIT_USAGE. */
 int cli_parse_ident(const struct cli *c, const char *what, const char *s);
 
+/* Free text an operator reads back on one line (a drill's reason, a body to expect):
+ * 1 to max bytes, no control characters. Same return as cli_parse_u32. */
+int cli_parse_text(const struct cli *c, const char *what, const char *s, size_t max);
+
+/* An endpoint's target as the store keeps it. */
+struct cli_target {
+    enum store_ep_kind kind;
+    char text[DNAME_KEY_MAX];     /* canonical: inet_ntop's text (RFC 5952), or a name key */
+    uint8_t addr[DNAME_WIRE_MAX]; /* 4 or 16 bytes, network order; or the name, wire form */
+    size_t addr_len;
+};
+/* Parses an endpoint's TARGET: an IPv4 address, an IPv6 address, or a host name. Same
+ * return as cli_parse_u32; the message names it TARGET. */
+int cli_parse_target(const struct cli *c, const char *s, struct cli_target *t);
+
+/* A duration in milliseconds: as cli_parse_duration() takes it, with "ms" as one more
+ * unit ("500ms", "1s500ms", "2"), in [min_ms, max_ms]. Same return as cli_parse_u32. */
+int cli_parse_duration_ms(const struct cli *c, const char *what, const char *s, uint32_t min_ms,
+                          uint32_t max_ms, uint32_t *out_ms);
+/* A duration as the parsers take it back ("5m", "1h30m", "1500ms"); returns out. */
+#define CLI_DURATION_MAX 48
+const char *cli_duration_text(uint64_t ms, char out[CLI_DURATION_MAX]);
+
+/* Wall-clock time now, in unix milliseconds (the unit of the store's health times). */
+int64_t cli_now_ms(void);
+/* How cli_time_text() writes a time, always in UTC. */
+enum cli_time_form {
+    CLI_TIME_S,     /* 2025-01-02T03:04:05Z */
+    CLI_TIME_MS,    /* 2025-01-02T03:04:05.123Z */
+    CLI_TIME_CLOCK, /* 03:04:05Z, for times within a day of now */
+};
+#define CLI_TIME_MAX 32
+/* Writes a time in unix milliseconds as text into out; returns out. */
+const char *cli_time_text(int64_t ms, enum cli_time_form form, char out[CLI_TIME_MAX]);
+
 /* The rows of a list command, printed as aligned columns: each column as wide as its
  * widest cell, two blanks apart. Owned by cli_table_run(). */
 struct cli_table {
@@ -113,6 +148,11 @@ typedef int (*cli_table_fill_fn)(struct cli *c, struct cli_table *t);
  * by '\t'), calls fill inside one read transaction (one consistent version) and prints
  * the table to stdout. Returns an exit status, failures reported. */
 int cli_table_run(struct cli *c, const char *header, cli_table_fill_fn fill);
+/* For a command that prints more than a table: prints t's rows as cli_table_run() does,
+ * and frees them (t is then empty). */
+void cli_table_flush(struct cli_table *t);
+/* Frees t's rows unprinted (t is then empty). */
+void cli_table_fini(struct cli_table *t);
 
 /* Writes the audit row of this command (time, user, command line) for zone. */
 int cli_audit(struct cli *c, const char *zone, const char *before, const char *after);

@@ -5,7 +5,6 @@
  * single-threaded. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,46 +87,6 @@ const struct cli_cmd cmd_pool_list = {
 
 /* ---- endpoints: targets and settings -------------------------------------------- */
 
-/* An endpoint's target as the store keeps it. */
-struct target {
-    enum store_ep_kind kind;
-    char text[DNAME_KEY_MAX];     /* canonical: inet_ntop's text (RFC 5952), or a name key */
-    uint8_t addr[DNAME_WIRE_MAX]; /* 4 or 16 bytes, network order; or the name, wire form */
-    size_t addr_len;
-};
-
-/* Parses TARGET: an IPv4 address, an IPv6 address, or a host name. */
-static int parse_target(const struct cli *c, const char *s, struct target *t)
-{
-    int rc = CLI_EXIT_USAGE;
-    if (inet_pton(AF_INET, s, t->addr) == 1 || inet_pton(AF_INET6, s, t->addr) == 1) {
-        t->kind = strchr(s, ':') ? STORE_EP_V6 : STORE_EP_V4;
-        t->addr_len = t->kind == STORE_EP_V6 ? 16 : 4;
-        inet_ntop(t->kind == STORE_EP_V6 ? AF_INET6 : AF_INET, t->addr, t->text, sizeof t->text);
-        rc = 0;
-        goto out;
-    }
-    /* "192.0.2.300" or "2001:db8::g" is a mistyped address, not a host name */
-    if (strchr(s, ':') || (s[strspn(s, "0123456789.")] == '\0' && strpbrk(s, "0123456789"))) {
-        rc = cli_usage_error(c, "TARGET: '%s' is not an IPv4 or IPv6 address", s);
-        goto out;
-    }
-    if ((rc = cli_parse_name(c, "TARGET", s, t->text)))
-        goto out;
-    /* a CNAME target is one host: not the root, a wildcard or an escaped byte */
-    if (strcmp(t->text, ".") == 0 || strpbrk(t->text, "*\\")) {
-        rc = cli_usage_error(c, "TARGET: '%s' is not a host name", s);
-        goto out;
-    }
-    if (dname_wire_from_key(t->text, t->addr, &t->addr_len) != 0) {
-        rc = cli_usage_error(c, "TARGET: '%s' is not a host name", s);
-        goto out;
-    }
-    t->kind = STORE_EP_NAME;
-out:
-    return rc;
-}
-
 static const char *kind_name(enum store_ep_kind kind)
 {
     return kind == STORE_EP_V4 ? "A" : kind == STORE_EP_V6 ? "AAAA" : "CNAME";
@@ -167,7 +126,7 @@ static char *endpoint_summary(const struct store_endpoint *e)
 
 static int endpoint_add(struct cli *c)
 {
-    struct target t;
+    struct cli_target t;
     struct store_endpoint e = {
         .pool = c->args[0],
         .region = cli_opt(c, "region"),
@@ -178,7 +137,7 @@ static int endpoint_add(struct cli *c)
     char *summary = NULL;
     int64_t id = 0;
     int rc = cli_parse_ident(c, "POOL", e.pool);
-    if (rc || (rc = parse_target(c, c->args[1], &t)) || (rc = parse_settings(c, &e, NULL)))
+    if (rc || (rc = cli_parse_target(c, c->args[1], &t)) || (rc = parse_settings(c, &e, NULL)))
         goto out;
     if (!e.region) {
         rc = cli_usage_error(c, "--region is required: the region the endpoint is in");
@@ -250,14 +209,14 @@ static char *endpoint_changes(const struct store_endpoint *old, const struct sto
 
 static int endpoint_set(struct cli *c)
 {
-    struct target t;
+    struct cli_target t;
     struct store_endpoint e = {0}, old;
     char *before = NULL, *after = NULL, *changes = NULL;
     int64_t pool_id = 0;
     int given = 0;
     int rc = cli_parse_ident(c, "POOL", c->args[0]);
     /* parse into a scratch copy first: every value is checked before the store opens */
-    if (rc || (rc = parse_target(c, c->args[1], &t)) || (rc = parse_settings(c, &e, &given)))
+    if (rc || (rc = cli_parse_target(c, c->args[1], &t)) || (rc = parse_settings(c, &e, &given)))
         goto out;
     if (given == 0) {
         rc = cli_usage_error(c, "nothing to change: give --weight, --priority or --enabled");

@@ -17,5 +17,9 @@ extern const struct cli_cmd cmd_policy_set, cmd_policy_list, cmd_policy_rm;
 extern const struct cli_cmd cmd_geo_map, cmd_geo_unmap, cmd_geo_list, cmd_latency_set,
     cmd_latency_import, cmd_latency_list, cmd_geo_lint;
 extern const struct cli_cmd cmd_explain;
+extern const struct cli_cmd cmd_check_set, cmd_check_list, cmd_check_rm;
+extern const struct cli_cmd cmd_status, cmd_events;
+extern const struct cli_cmd cmd_drill_fail, cmd_drill_restore, cmd_drill_list, cmd_drain,
+    cmd_drain_rm;
 
 #endif

@@ -25,6 +25,9 @@ const struct cli_cmd *const cli_commands[] = {
     &cmd_policy_set, &cmd_policy_list, &cmd_policy_rm,
     &cmd_geo_map, &cmd_geo_unmap, &cmd_geo_list,
     &cmd_latency_set, &cmd_latency_import, &cmd_latency_list, &cmd_geo_lint, &cmd_explain,
+    &cmd_check_set, &cmd_check_list, &cmd_check_rm,
+    &cmd_status, &cmd_events,
+    &cmd_drill_fail, &cmd_drill_restore, &cmd_drill_list, &cmd_drain, &cmd_drain_rm,
     &cmd_audit,
     NULL,
 };
@@ -34,10 +37,10 @@ static void print_main_help(FILE *f)
     fputs("usage: gtmctl [--db PATH] COMMAND [ARGUMENTS...]\n"
           "\n"
           "Administers a gtm store: zones and records, and the traffic management of managed\n"
-          "names (regions, pools of endpoints, policies, the geo map, latencies). Every change\n"
-          "is one SQL transaction, validated before it commits and written to the audit log;\n"
-          "a change to a zone bumps its SOA serial. A change that fails leaves the store as\n"
-          "it was.\n"
+          "names (regions, pools of endpoints, policies, the geo map, latencies, health\n"
+          "checks, drills and drains). Every change is one SQL transaction, validated before\n"
+          "it commits and written to the audit log; a change to a zone bumps its SOA serial.\n"
+          "A change that fails leaves the store as it was.\n"
           "\n"
           "Commands:\n",
           f);
@@ -79,23 +82,24 @@ static void print_cmd_help(const struct cli_cmd *cmd)
     printf("  %-24s %s\n", "--help", "this text");
 }
 
-/* Which command do argv[0..] name? Sets *words to how many arguments the name used. */
+/* Which command do argv[0..] name? Sets *words to how many arguments the name used. A
+ * name of two words wins over one of its first word ("drain rm eu" over "drain REGION"). */
 static const struct cli_cmd *find_cmd(int argc, char **argv, int *words)
 {
+    const struct cli_cmd *one_word = NULL;
     for (const struct cli_cmd *const *cmd = cli_commands; *cmd; cmd++) {
         const char *name = (*cmd)->name;
         const char *space = strchr(name, ' ');
-        if (!space && strcmp(argv[0], name) == 0) {
-            *words = 1;
-            return *cmd;
-        }
+        if (!space && strcmp(argv[0], name) == 0)
+            one_word = *cmd;
         if (space && argc >= 2 && strncmp(argv[0], name, (size_t)(space - name)) == 0 &&
             argv[0][space - name] == '\0' && strcmp(argv[1], space + 1) == 0) {
             *words = 2;
             return *cmd;
         }
     }
-    return NULL;
+    *words = 1;
+    return one_word;
 }
 
 /* Lists the commands of a group ("zone") to f; returns how many there are. */

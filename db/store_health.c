@@ -194,6 +194,16 @@ int store_rtt_prune(struct store *st, int64_t before_ms)
     return store__step_done(st, stmt, "pruning round trips");
 }
 
+int store_health_rm(struct store *st, int64_t endpoint_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st, "DELETE FROM health WHERE endpoint_id = ?1", &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, endpoint_id);
+    return store__step_done(st, stmt, "forgetting health states");
+}
+
 static int health_row(sqlite3_stmt *stmt, void *ctx)
 {
     struct each *e = ctx;
