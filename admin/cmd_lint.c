@@ -94,9 +94,9 @@ static void lint_policy_regions(struct lint *l, const struct snap *s, const stru
         }
         if (with == 0)
             report(l, true, "policy %s: none of the regions geo map %s lists has an endpoint "
-                            "in pool %s; its clients fall back (%s)",
-                   p->name, key, p->pool->name,
-                   p->fallback == POL_FALLBACK_NONE ? "to no answer" : "to the fallback");
+                            "in pool %s; its clients are answered from any region of the pool, "
+                            "by name, as if unmapped",
+                   p->name, key, p->pool->name);
     }
 }
 

@@ -160,11 +160,17 @@ static enum region_verdict try_region(struct pol_run *r, uint16_t region)
     for (uint32_t i = 0; i < r->n; i++)
         found += r->sc->cand[i]->region == region;
     if (!found) {
-        /* dual stack: a region with only the other family is skipped, not answered
-         * empty (or with drained endpoints) */
-        pol__trace(r, "  region %s: up, but nothing to answer %s from", name,
-                   family_name(r->family));
-        return REGION_NO_FAMILY;
+        /* dual stack: a region with no endpoint of the family is skipped, not answered
+         * empty; one whose endpoints of the family are all drained or down is down */
+        bool has_family = false;
+        for (uint32_t i = r->pool->region_first[region]; i < r->pool->region_first[region + 1]; i++) {
+            const struct pol_endpoint *e = &r->pool->eps[i];
+            has_family |= e->enabled && (e->kind == r->family || e->kind == POL_EP_NAME);
+        }
+        pol__trace(r, "  region %s: %s", name,
+                   has_family ? "no endpoint able to answer (drained or down)"
+                              : "no endpoint of this family: skipped");
+        return has_family ? REGION_DOWN : REGION_NO_FAMILY;
     }
     r->n = keep_region(r, region);
     pol__trace(r, "  region %s: chosen (%u of %u endpoints healthy)", name, healthy, total);
@@ -388,6 +394,10 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
         pol__trace(&r, "an endpoint of the pool is down or flapping: TTL %u instead of %u",
                    out->ttl_s, p->ttl_s);
     }
-    if (client->from_ecs)
-        out->scope = r.scope < client->source_prefix ? r.scope : client->source_prefix;
+    /* the scope never claims more than the answer was decided on: the bits of the client
+     * address used (at most /24 or /56), capped at the source prefix (RFC 7871 §7.2.1) */
+    if (client->from_ecs) {
+        uint8_t cap = client->bits < client->source_prefix ? client->bits : client->source_prefix;
+        out->scope = r.scope < cap ? r.scope : cap;
+    }
 }

@@ -199,6 +199,12 @@ static int region_index(const struct snap__traffic *t, int64_t id)
     return -1;
 }
 
+static int pool_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int tep_cmp(const void *a, const void *b)
 {
     const struct tep *x = a, *y = b;
@@ -233,6 +239,9 @@ static void build_pools(struct build *b, struct pol_pool *pools)
     }
     if (t->neps)
         qsort(t->eps, t->neps, sizeof *t->eps, tep_cmp);
+    /* the store lists pools by name; walk them by id, as the endpoints are sorted */
+    if (t->npools)
+        qsort(t->pools, t->npools, sizeof *t->pools, pool_id_cmp);
     struct pol_endpoint *eps = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *eps);
     int64_t *ids = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *ids);
     uint32_t *by_id = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *by_id);

@@ -364,6 +364,12 @@ static int build_family(struct build *b, int family)
             if (in->latency[i].key.kind == GEO_KEY_CIDR && in->latency[i].key.family == family)
                 b->ov[b->nov++] = &in->latency[i].key;
     }
+    /* the record cache is keyed by offset within one database file: IPv4 and IPv6 may
+     * come from different files */
+    free(b->cache_keys);
+    free(b->cache_vals);
+    b->cache_keys = b->cache_vals = NULL;
+    b->ncache = 0;
     b->t->root[family == 4 ? 0 : 1] = build(b, root, 0, b->ov, b->nov, NULL);
     free(b->ov);
     b->ov = NULL;
@@ -386,11 +392,6 @@ int geo_classifier_build(const struct geo_inputs *in, struct geo_classifier **ou
         b.mode = (enum geo_mode)m;
         b.t = t;
         b.have_v4_root = false;
-        /* the cache holds leaves of this mode only */
-        free(b.cache_keys);
-        free(b.cache_vals);
-        b.cache_keys = b.cache_vals = NULL;
-        b.ncache = 0;
         if ((rc = build_family(&b, 4)) == 0) {
             b.v4_root = t->root[0];
             b.have_v4_root = b.nov == 0;

@@ -1,0 +1,101 @@
+"""Host-name endpoints in gtm-dnsd: an endpoint whose target is a name (itself a load
+balancer) is answered as a CNAME to it, one at a time (a CNAME stands alone, RFC 1034
+§3.6.2), for A, AAAA and CNAME queries alike, chosen by the policy like any endpoint;
+other types at the managed name have no data.
+"""
+import pytest
+
+from conftest import Gtmctl
+from policy_util import (Client, bulk_ask, change, copy_store, expect, negative_soa, query,
+                         rr, serve, TYPE_A, TYPE_CNAME)
+from policy_util import world_mmdb  # noqa: F401 (fixture)
+
+CN, CW, MIX = "cname.example.com.", "cw.example.com.", "mix.example.com."
+LB_EU, LB_US = "lb-eu.cdn.example.net.", "lb-us.cdn.example.net."
+
+
+@pytest.fixture(scope="module")
+def cname_template(tmp_path_factory):
+    g = Gtmctl(tmp_path_factory.mktemp("cname") / "gtm.db")
+    g.run("init")
+    g.run("zone", "add", "example.com", "--ns", "ns1.example.net")
+    g.run("region", "add", "eu", "--lat", "50", "--lon", "8")
+    g.run("region", "add", "us", "--lat", "39", "--lon", "-77")
+    g.run("pool", "add", "lbs")
+    g.run("pool", "add", "mixed")
+    g.run("pool", "add", "names")
+    g.run("endpoint", "add", "lbs", "LB-EU.cdn.example.net", "--region", "eu")
+    g.run("endpoint", "add", "lbs", "lb-us.cdn.example.net.", "--region", "us")
+    g.run("endpoint", "add", "names", "a.cdn.example.net", "--region", "eu", "--weight", "1")
+    g.run("endpoint", "add", "names", "b.cdn.example.net", "--region", "us", "--weight", "1")
+    g.run("endpoint", "add", "mixed", "lb.cdn.example.net", "--region", "eu")
+    g.run("endpoint", "add", "mixed", "10.50.0.1", "--region", "eu")
+    g.run("geo", "map", "EU", "eu,us")
+    g.run("geo", "map", "*", "us,eu")
+    g.run("policy", "set", CN, "--pool", "lbs", "--mode", "geo", "--ttl", "45")
+    g.run("policy", "set", CW, "--pool", "names", "--mode", "weighted", "--answers", "2")
+    g.run("policy", "set", MIX, "--pool", "mixed", "--mode", "weighted", "--answers", "2")
+    return g
+
+
+@pytest.fixture
+def store(cname_template, tmp_path):
+    return copy_store(cname_template, tmp_path)
+
+
+def test_cname_by_geo_for_a_aaaa_and_cname_queries(store, world_mmdb, dnsd):
+    srv = serve(dnsd, store, world_mmdb)
+    with Client(srv) as c:
+        for qtype in ("A", "AAAA", "CNAME"):
+            expect(c, query(CN, qtype, ecs=("81.2.69.0", 24)), scope=22,
+                   answer=[rr(CN, "CNAME", LB_EU, 45)])
+            # JP is '*' here, as is all of 128.0.0.0/1 in the fixture
+            expect(c, query(CN, qtype, ecs=("203.0.113.0", 24)), scope=1,
+                   answer=[rr(CN, "CNAME", LB_US, 45)])
+        with Client(srv, source="127.0.2.1") as de:  # source address in DE
+            expect(de, query(CN, edns=False), answer=[rr(CN, "CNAME", LB_EU, 45)])
+        # other types: no data, the zone's SOA, scope 0
+        for qtype in ("TXT", "MX"):
+            expect(c, query(CN, qtype, ecs=("81.2.69.0", 24)), scope=0,
+                   authority=[negative_soa(store)])
+
+
+def test_one_cname_at_a_time(store, dnsd):
+    """--answers 2 over two host names: one CNAME per answer, both names over time."""
+    srv = serve(dnsd, store)
+    with Client(srv) as c:
+        seen = set()
+        for r in bulk_ask(c, [query(CW, edns=False)] * 300):
+            assert r.rcode == 0 and len(r.answer) == 1 and r.answer[0][0] == TYPE_CNAME, \
+                r.answer
+            seen.add(r.answer[0][2])
+        assert seen == {"a.cdn.example.net.", "b.cdn.example.net."}
+
+
+def test_name_and_address_never_together(store, dnsd):
+    """A pool with a host name and an address: each answer is the CNAME alone or the
+    address alone, never both (a CNAME cannot have other data beside it)."""
+    srv = serve(dnsd, store)
+    with Client(srv) as c:
+        kinds = set()
+        for r in bulk_ask(c, [query(MIX, edns=False)] * 300):
+            types = {t for t, _, _ in r.answer}
+            assert types in ({TYPE_CNAME}, {TYPE_A}), r.answer
+            if types == {TYPE_CNAME}:
+                assert len(r.answer) == 1 and r.answer[0][2] == "lb.cdn.example.net."
+            else:
+                assert r.addrs == ["10.50.0.1"]
+            kinds |= types
+        assert kinds == {TYPE_CNAME, TYPE_A}
+        # AAAA: only the host name can answer it
+        expect(c, query(MIX, "AAAA", edns=False),
+               answer=[rr(MIX, "CNAME", "lb.cdn.example.net.")])
+
+
+def test_drained_name_endpoint(store, world_mmdb, dnsd):
+    g = store
+    srv = serve(dnsd, g, world_mmdb)
+    with Client(srv) as c:
+        change(srv, g, "endpoint", "set", "lbs", "lb-eu.cdn.example.net", "--weight", "0")
+        expect(c, query(CN, ecs=("81.2.69.0", 24)), scope=22,
+               answer=[rr(CN, "CNAME", LB_US, 45)])

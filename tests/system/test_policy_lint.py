@@ -1,0 +1,147 @@
+"""gtmctl geo lint: what an operator wants to know about the geo map before a region
+fails. Errors (exit status 1): continents with no mapping and no '*' (holes), map
+entries none of whose regions has an endpoint in a geo policy's pool. Warnings: an
+entry naming a region without (answering) endpoints in such a pool, a map whose every
+entry lists one region (no failover target), CIDR overrides inside one another, regions
+without coordinates that distance must rank. A clean map: exit 0, "0 errors, 0
+warnings".
+"""
+import pytest
+
+from conftest import Gtmctl
+from policy_util import GEO, PROX, REGIONS, WEB_V4, copy_store
+
+
+@pytest.fixture(scope="module")
+def lint_template(tmp_path_factory):
+    """Regions, a pool with endpoints in eu-west, eu-central and us-east only, and a
+    geo policy on it; no map yet."""
+    g = Gtmctl(tmp_path_factory.mktemp("lint") / "gtm.db")
+    g.run("init")
+    g.run("zone", "add", "example.com", "--ns", "ns1.example.net")
+    for r, c in REGIONS.items():
+        g.run("region", "add", r, *(["--lat", c[0], "--lon", c[1]] if c else []))
+    g.run("pool", "add", "web")
+    for r in ("eu-west", "eu-central", "us-east"):
+        g.run("endpoint", "add", "web", WEB_V4[r], "--region", r)
+    g.run("policy", "set", GEO, "--pool", "web", "--mode", "geo")
+    return g
+
+
+@pytest.fixture
+def g(lint_template, tmp_path):
+    return copy_store(lint_template, tmp_path)
+
+
+def lint(g, rc):
+    p = g.run("geo", "lint", rc=rc)
+    assert p.stderr == ""
+    return p.stdout.splitlines()
+
+
+def hole(continent, countries=""):
+    other = f" other than those of{countries}" if countries else ""
+    return (f"error: continent {continent} has no mapping and there is no '*' entry: its "
+            f"clients{other} get no region list (geo map {continent} REGION,... or geo map "
+            f"'*' REGION,...)")
+
+
+SINGLE = ("warning: every geo map entry lists a single region: when one fails, its clients "
+          "have no failover target in the map (list a second region)")
+
+
+def no_endpoint(key, region):
+    return (f"warning: geo map {key} lists region {region}, which has no endpoint answering in "
+            f"pool web (policy {GEO})")
+
+
+def dead_entry(key):
+    return (f"error: policy {GEO}: none of the regions geo map {key} lists has an endpoint in "
+            f"pool web; its clients are answered from any region of the pool, by name, "
+            f"as if unmapped")
+
+
+def overlap(outer, inner):
+    return f"warning: CIDR overrides overlap: {outer} contains {inner}, which wins inside it"
+
+
+def test_clean_map(g):
+    g.run("geo", "map", "*", "us-east,eu-west")
+    g.run("geo", "map", "EU", "eu-central,eu-west")
+    g.run("geo", "map", "10.0.0.0/8", "eu-west,us-east")
+    assert lint(g, 0) == ["0 errors, 0 warnings"]
+
+
+def test_empty_map_is_all_holes(g):
+    assert lint(g, 1) == [hole(c) for c in ("AF", "AN", "AS", "EU", "NA", "OC", "SA")] + \
+        ["7 errors, 0 warnings"]
+
+
+def test_holes(g):
+    g.run("geo", "map", "EU", "eu-west,eu-central")
+    g.run("geo", "map", "NA", "us-east,eu-west")
+    g.run("geo", "map", "JP", "us-east,eu-west")
+    g.run("geo", "map", "KR", "us-east,eu-west")
+    g.run("geo", "map", "US-CA", "us-east,eu-west")
+    assert lint(g, 1) == [hole("AF"), hole("AN"), hole("AS", " JP KR"), hole("OC"), hole("SA"),
+                          "5 errors, 0 warnings"]
+    # '*' closes every hole
+    g.run("geo", "map", "*", "us-east,eu-west")
+    assert lint(g, 0) == ["0 errors, 0 warnings"]
+
+
+def test_regions_without_endpoints(g):
+    g.run("geo", "map", "*", "us-east,eu-west")
+    g.run("geo", "map", "GB", "eu-west,lab")            # lab: no endpoint in web
+    g.run("geo", "map", "FR", "sa-east")                # nothing that can answer: error
+    g.run("geo", "map", "DE", "eu-central,us-east")
+    g.run("endpoint", "set", "web", WEB_V4["eu-central"], "--weight", "0")  # drained
+    out = lint(g, 1)
+    assert out[-1] == "1 error, 3 warnings"
+    assert set(out[:-1]) == {no_endpoint("GB", "lab"), no_endpoint("FR", "sa-east"),
+                             dead_entry("FR"), no_endpoint("DE", "eu-central")}
+
+
+def test_single_region_map(g):
+    g.run("geo", "map", "*", "us-east")
+    g.run("geo", "map", "EU", "eu-west")
+    g.run("geo", "map", "10.0.0.0/8", "eu-central")
+    assert lint(g, 0) == [SINGLE, "0 errors, 1 warning"]
+    g.run("geo", "map", "EU", "eu-west,eu-central")
+    assert lint(g, 0) == ["0 errors, 0 warnings"]
+
+
+def test_overlapping_cidrs(g):
+    g.run("geo", "map", "*", "us-east,eu-west")
+    g.run("geo", "map", "10.0.0.0/8", "eu-west,us-east")
+    g.run("geo", "map", "10.1.0.0/16", "eu-central,us-east")
+    g.run("geo", "map", "10.1.2.0/24", "us-east,eu-west")
+    g.run("geo", "map", "11.0.0.0/8", "us-east,eu-west")    # next to 10/8, not inside
+    g.run("geo", "map", "2001:db8::/32", "eu-west,us-east")
+    g.run("geo", "map", "2001:db8:1::/48", "us-east,eu-west")
+    out = lint(g, 0)
+    assert out[-1] == "0 errors, 4 warnings"
+    assert set(out[:-1]) == {overlap("10.0.0.0/8", "10.1.0.0/16"),
+                             overlap("10.0.0.0/8", "10.1.2.0/24"),
+                             overlap("10.1.0.0/16", "10.1.2.0/24"),
+                             overlap("2001:db8::/32", "2001:db8:1::/48")}
+
+
+def test_everything_at_once(g):
+    """Holes, a dead entry, a region without endpoints, one region per entry and
+    overlapping CIDRs together: every line, exit status 1."""
+    g.run("geo", "map", "EU", "eu-west")
+    g.run("geo", "map", "NA", "lab")
+    g.run("geo", "map", "10.0.0.0/8", "us-east")
+    g.run("geo", "map", "10.9.0.0/16", "eu-central")
+    g.run("policy", "set", PROX, "--pool", "web", "--mode", "proximity")
+    g.run("endpoint", "add", "web", WEB_V4["lab"], "--region", "lab", "--enabled", "no")
+    out = lint(g, 1)
+    assert out[-1] == "6 errors, 4 warnings"
+    assert len(out) == 11
+    assert set(out[:-1]) == {hole("AF"), hole("AN"), hole("AS"), hole("OC"), hole("SA"),
+                             SINGLE, overlap("10.0.0.0/8", "10.9.0.0/16"),
+                             no_endpoint("NA", "lab"), dead_entry("NA"),
+                             "warning: region lab has no coordinates, but a latency or "
+                             "proximity policy uses it: distance cannot rank it (region add "
+                             "... --lat --lon)"}
