@@ -150,46 +150,117 @@ cmd_test() {
 # ---- demo ------------------------------------------------------------------------------
 
 DEMO_PORT=5353
+DEMO_PACKAGES=(ldnsutils python3 libmaxmind-db-writer-perl)
+# Three regions, each with one backend: an HTTP server on its own loopback address.
+DEMO_REGIONS=("eu-central 50.11 8.68 127.0.1.10" "us-east 38.95 -77.45 127.0.2.10"
+    "ap-northeast 35.68 139.69 127.0.3.10")
+DEMO_PIDS=()
 
 # Runs a command and prints it first, as the operator would type it.
 show() { printf '\n$ %s\n' "$*"; "$@"; }
+# A query from a client at SOURCE (the demo GeoIP data places 127.1.x in Germany, 127.2.x
+# in the USA, 127.3.x in Japan): prints the answer's records.
+ask() { drill -p "$DEMO_PORT" -I "$1" @127.0.0.1 "$2" A | awk '/^;; ANSWER/{a=1;next} /^;;/{a=0} a&&NF'; }
+
+demo_backend() { # demo_backend REGION ADDRESS: an HTTP server answering /health with ok
+    local dir=$DEMO_DIR/www-$1
+    mkdir -p "$dir" && echo ok > "$dir/health"
+    python3 -m http.server 8080 --bind "$2" --directory "$dir" >"$DEMO_DIR/backend-$1.log" 2>&1 &
+    DEMO_PIDS+=($!)
+    eval "DEMO_BACKEND_${1//-/_}=$!"
+}
+
+demo_wait_log() { # demo_wait_log FILE PATTERN
+    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    cat "$1" >&2; die "no '$2' in $1"
+}
+
+demo_stop() {
+    [ ${#DEMO_PIDS[@]} -gt 0 ] && kill "${DEMO_PIDS[@]}" 2>/dev/null
+    wait 2>/dev/null
+}
 
 cmd_demo() {
-    install_packages "${BUILD_PACKAGES[@]}" ldnsutils
+    install_packages "${BUILD_PACKAGES[@]}" "${DEMO_PACKAGES[@]}"
     build release --enable-developer CFLAGS="-O2 -g"
-    local dir=$TOP/build/demo bin=$TOP/build/release
-    rm -rf "$dir" && mkdir -p "$dir"
-    export GTM_DB=$dir/gtm.db PATH=$bin:$PATH
+    local bin=$TOP/build/release
+    DEMO_DIR=$TOP/build/demo
+    rm -rf "$DEMO_DIR" && mkdir -p "$DEMO_DIR"
+    export GTM_DB=$DEMO_DIR/gtm.db PATH=$bin:$PATH
+    trap demo_stop EXIT
+    trap 'exit 0' INT TERM
+
+    say "the demo store: a zone, three regions with a backend each, a geo policy"
     show gtmctl init
     show gtmctl zone import demo.example zones/demo.example.zone
-    show gtmctl zone list
+    local r name lat lon addr
+    for r in "${DEMO_REGIONS[@]}"; do
+        read -r name lat lon addr <<<"$r"
+        gtmctl region add "$name" --lat "$lat" --lon "$lon" >/dev/null
+    done
+    gtmctl pool add web >/dev/null
+    for r in "${DEMO_REGIONS[@]}"; do
+        read -r name lat lon addr <<<"$r"
+        gtmctl endpoint add web "$addr" --region "$name" >/dev/null
+        gtmctl check set web "$addr" --type http --port 8080 --url "http://$addr:8080/health" \
+            --interval 1s --timeout 500ms --rise 2 --fall 2 --expect-body ok >/dev/null
+        demo_backend "$name" "$addr"
+    done
+    gtmctl geo map EU eu-central,us-east >/dev/null
+    gtmctl geo map NA us-east,eu-central >/dev/null
+    gtmctl geo map AS ap-northeast,us-east >/dev/null
+    gtmctl geo map '*' us-east,eu-central,ap-northeast >/dev/null
+    show gtmctl policy set www.demo.example --pool web --mode geo --ttl 10
+    show gtmctl policy set near.demo.example --pool web --mode proximity --ttl 10
+    show gtmctl endpoint list
+    show gtmctl geo list
+    perl tests/geoip/make-mmdb.pl zones/demo-geoip.json "$DEMO_DIR/geo.mmdb"
 
-    gtm-dnsd --listen 127.0.0.1:$DEMO_PORT --listen "[::1]:$DEMO_PORT" --threads 2 \
-        --foreground --identity demo.gtm >"$dir/gtm-dnsd.log" 2>&1 &
-    DEMO_PIDS=($!)
-    trap 'kill "${DEMO_PIDS[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
-    trap 'exit 0' INT TERM
-    for _ in $(seq 50); do grep -q ready "$dir/gtm-dnsd.log" && break; sleep 0.1; done
-    grep -q ready "$dir/gtm-dnsd.log" || { cat "$dir/gtm-dnsd.log"; die "gtm-dnsd did not start"; }
-    cat "$dir/gtm-dnsd.log"
+    gtm-healthd --db "$GTM_DB" --vantage demo --foreground >"$DEMO_DIR/gtm-healthd.log" 2>&1 &
+    DEMO_PIDS+=($!)
+    gtm-dnsd --db "$GTM_DB" --listen 127.0.0.1:$DEMO_PORT --listen "[::1]:$DEMO_PORT" --threads 2 \
+        --foreground --identity demo.gtm --geoip "$DEMO_DIR/geo.mmdb" >"$DEMO_DIR/gtm-dnsd.log" 2>&1 &
+    DEMO_PIDS+=($!)
+    demo_wait_log "$DEMO_DIR/gtm-dnsd.log" ready
+    demo_wait_log "$DEMO_DIR/gtm-healthd.log" ready
+    sleep 3 # two probes a second apart: every backend up
+    show gtmctl status
 
-    show drill -p $DEMO_PORT @127.0.0.1 static.demo.example A
-    show gtmctl record add demo.example www A 300 127.0.0.80
-    sleep 0.3 # gtm-dnsd picks the change up within its 100 ms poll
-    show drill -p $DEMO_PORT @127.0.0.1 www.demo.example A
+    say "clients in Germany (127.1.x), the USA (127.2.x) and Japan (127.3.x) ask for www"
+    show ask 127.1.0.1 www.demo.example
+    show ask 127.2.0.1 www.demo.example
+    show ask 127.3.0.1 www.demo.example
+    show gtmctl explain www.demo.example A --client 127.1.0.1 --geoip "$DEMO_DIR/geo.mmdb"
+
+    say "a drill: eu-central fails; German clients move to us-east at once"
+    show gtmctl drill fail eu-central --for 1m --reason "demo drill"
+    sleep 0.3
+    show ask 127.1.0.1 www.demo.example
+    show gtmctl drill restore eu-central
+    sleep 0.3
+    show ask 127.1.0.1 www.demo.example
+
+    say "a real failure: the ap-northeast backend stops; within 3 s Japan moves to us-east"
+    kill "$DEMO_BACKEND_ap_northeast"
+    sleep 3
+    show ask 127.3.0.1 www.demo.example
+    show gtmctl events --since 1m
+    demo_backend ap-northeast 127.0.3.10
     cat <<MSG
 
-gtm-dnsd is serving demo.example on 127.0.0.1:$DEMO_PORT and [::1]:$DEMO_PORT
-(log: $dir/gtm-dnsd.log). Try, in another shell:
+gtm-dnsd answers on 127.0.0.1:$DEMO_PORT and [::1]:$DEMO_PORT; gtm-healthd probes the
+three backends every second (logs in $DEMO_DIR). Try, in another shell:
   export GTM_DB=$GTM_DB PATH=$bin:\$PATH
-  drill -p $DEMO_PORT @127.0.0.1 docs.demo.example A          # CNAME, chased in the zone
-  drill -p $DEMO_PORT @127.0.0.1 x.apps.demo.example A        # wildcard
-  drill -p $DEMO_PORT @127.0.0.1 nothere.demo.example A       # NXDOMAIN with the SOA
-  gtmctl record add demo.example api A 60 127.0.0.81     # served within a second
-  gtmctl audit demo.example
-Press Ctrl-C to stop.
+  drill -p $DEMO_PORT -I 127.3.0.1 @127.0.0.1 www.demo.example    # back to ap-northeast
+  drill -p $DEMO_PORT -I 127.4.0.1 @127.0.0.1 near.demo.example   # Brazil: nearest region
+  gtmctl status
+  gtmctl drill fail us-east --for 30s
+  gtmctl drain eu-central --over 1m
+  gtmctl explain www.demo.example A --client 127.2.0.1 --geoip $DEMO_DIR/geo.mmdb
+  gtmctl audit
+Press Ctrl-C to stop (everything the demo started stops with it).
 MSG
-    wait "${DEMO_PIDS[0]}"
+    wait
 }
 
 case "${1:-}" in

@@ -240,3 +240,20 @@ def dnsd(daemons, tmp_path):
         return Dnsd(d, port, db)
 
     return start
+
+
+# ---- gtm-healthd ------------------------------------------------------------------------
+
+@pytest.fixture
+def healthd(daemons):
+    """Factory: healthd(db, *extra, vantage="test") starts gtm-healthd in the foreground
+    on the store db as vantage point `vantage`, writing RTT samples every 500 ms, and
+    waits for its ready line; returns its Daemon (stopped, and checked for a clean exit,
+    by the `daemons` fixture)."""
+
+    def start(db, *extra, vantage="test", ready=r"\bready\b"):
+        args = [BUILDDIR / "gtm-healthd", "--db", db, "--vantage", vantage, "--foreground",
+                "--log-level", "debug", "--rtt-batch-ms", "500", *extra]
+        return daemons(f"gtm-healthd-{vantage}", args, ready=ready)
+
+    return start

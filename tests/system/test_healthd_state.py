@@ -1,0 +1,274 @@
+"""gtm-healthd's states over time: rise/fall hysteresis end to end, a restart after
+SIGKILL (no burst of flips), two vantage points, a store locked by another writer,
+checks added, changed, disabled and removed while it runs, SIGHUP, SIGTERM with probes
+in flight, detaching, and its command line."""
+import re
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+
+from backends import (HttpBackend, TcpListener, backends, hstore)  # noqa: F401
+from conftest import BUILDDIR, check_sanitizers
+
+
+def wait_requests(web, n, timeout=10):
+    """Waits until web answered n more requests than now."""
+    target = web.requests + n
+    deadline = time.monotonic() + timeout
+    while web.requests < target:
+        assert time.monotonic() < deadline, f"backend got {web.requests} of {target} requests"
+        time.sleep(0.05)
+
+
+# ---- hysteresis ---------------------------------------------------------------------------
+
+def test_hysteresis_fall_3_rise_2(hstore, healthd, backends):
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port, rise=2, fall=3)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    assert "unknown -> up after 2 successful probes (HTTP 200)" in hd.log()
+    # one failed probe, then two more: no flip with fall 3
+    web.set(fail_next=1)
+    wait_requests(web, 3)
+    assert hstore.health(ep)["state"] == "up"
+    assert "endpoint web/127.0.0.1: probe failed (HTTP 503), 1 of 3 before down" in hd.log()
+    # two failures in a row: still up
+    web.set(fail_next=2)
+    wait_requests(web, 3)
+    assert hstore.health(ep)["state"] == "up"
+    assert "probe failed (HTTP 503), 2 of 3 before down" in hd.log()
+    assert len(hstore.events(ep)) == 1
+    # three: down
+    web.set(status=503)
+    t0 = time.monotonic()
+    down = hstore.wait_state(ep, "down")
+    assert time.monotonic() - t0 > 1.5  # three probes at 1 s, not one
+    assert down["reason"] == "HTTP 503"
+    assert "endpoint web/127.0.0.1: up -> down after 3 failed probes (HTTP 503)" in hd.log()
+    # recovery after rise 2
+    web.set(status=200, fail_next=0)
+    hstore.wait_state(ep, "up")
+    assert "endpoint web/127.0.0.1: down -> up after 2 successful probes (HTTP 200)" in hd.log()
+    assert [e[2:] for e in hstore.events(ep)] == [
+        ("unknown", "up", "HTTP 200"), ("up", "down", "HTTP 503"), ("down", "up", "HTTP 200")]
+
+
+# ---- restarts -----------------------------------------------------------------------------
+
+def test_sigkill_and_restart_continue_states(hstore, healthd, backends):
+    web = backends(HttpBackend, "127.0.0.1")
+    closed = TcpListener("127.0.0.1")  # never started: its port refuses
+    up_ep = hstore.endpoint("127.0.0.1")
+    down_ep = hstore.endpoint("127.0.0.2")
+    never = hstore.endpoint("127.0.0.3")
+    hstore.check(up_ep, "http", port=web.port, rise=1, fall=2)
+    hstore.check(down_ep, "tcp", port=closed.port, rise=2, fall=1)
+    hstore.check(never, "tcp", port=closed.port, fall=100)  # never concludes
+    hd = healthd(hstore.db)
+    up_row = hstore.wait_state(up_ep, "up")
+    down_row = hstore.wait_state(down_ep, "down")
+    before = hstore.events()
+    assert len(before) == 2
+    hd.kill()  # SIGKILL: no flush, no goodbye
+    hd2 = healthd(hstore.db)
+    assert "(from the store: 1 up, 1 down, 1 unknown)" in hd2.log()
+    wait_requests(web, 3)
+    # no burst of flips: the same events, the same since, still no row for the third
+    assert hstore.events() == before
+    assert hstore.health(up_ep)["since"] == up_row["since"]
+    assert hstore.health(down_ep)["since"] == down_row["since"]
+    assert hstore.health(never) is None
+    assert "unknown ->" not in hd2.log()
+    # and the stored state is where the hysteresis goes on from
+    web.stop()
+    hstore.wait_state(up_ep, "down")
+    assert hstore.events()[-1][:4] == ("web/127.0.0.1", "test", "up", "down")
+
+
+def test_two_vantage_points(hstore, healthd, backends):
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port)
+    healthd(hstore.db, vantage="eu-1")
+    healthd(hstore.db, vantage="us-1")
+    hstore.wait_state(ep, "up", vantage="eu-1")
+    hstore.wait_state(ep, "up", vantage="us-1")
+    seen = hstore.vantages()
+    assert set(seen) == {"eu-1", "us-1"}
+    hstore.wait(lambda: hstore.samples(ep, "eu-1") and hstore.samples(ep, "us-1"))
+    # each says every second that it is alive
+    time.sleep(1.5)
+    later = hstore.vantages()
+    assert all(later[v] > seen[v] for v in seen)
+    assert sorted(e[1] for e in hstore.events(ep)) == ["eu-1", "us-1"]
+
+
+# ---- the store ----------------------------------------------------------------------------
+
+def test_store_locked_by_another_writer(hstore, healthd, backends):
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    con = sqlite3.connect(hstore.db, timeout=10, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        locked_at = time.time()
+        web.set(status=503)
+        hd.wait_log(r"store .*: cannot write: .*busy: another process holds its write lock; "
+                    r"keeping \d+ state changes? and \d+ RTT samples? queued", timeout=5)
+        requests = web.requests
+        time.sleep(2)
+        assert web.requests >= requests + 1  # still probing
+        assert hstore.health(ep)["state"] == "up"  # readers see the last commit
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    released_at = time.time()
+    down = hstore.wait_state(ep, "down", timeout=3)
+    # the change is stored with the time it happened, not the time it was written
+    assert locked_at * 1000 - 100 <= down["since"] < released_at * 1000
+    hd.wait_log(r"store .*: writable again after \d+\.\d s; wrote 1 queued state change",
+                timeout=3)
+    assert len(re.findall(r"cannot write", hd.log())) == 1  # once per outage
+    assert hstore.events(ep)[-1][2:] == ("up", "down", "HTTP 503")
+
+
+def test_checks_follow_the_store(hstore, healthd, backends):
+    lst = backends(TcpListener, "127.0.0.1")
+    a = hstore.endpoint("127.0.0.1")
+    b = hstore.endpoint("127.0.0.2")
+    hstore.check(a, "tcp", port=lst.port)
+    hd = healthd(hstore.db)
+    assert "ready: probing 1 checks" in hd.log()
+    hstore.wait_state(a, "up")
+    # added while running
+    mark = len(hd.log())
+    hstore.check(b, "tcp", port=lst.port, probe_address="127.0.0.1")
+    hd.wait_log(r"checks: 1 started, 0 stopped, 0 restarted; 2 running", start=mark, timeout=3)
+    hstore.wait_state(b, "up")
+    # changed: restarted, keeping its state (no event)
+    mark = len(hd.log())
+    hstore.check(a, "tcp", port=lst.port, timeout_ms=400)
+    hd.wait_log(r"endpoint web/127\.0\.0\.1: check changed; restarting it \(state up\)",
+                start=mark, timeout=3)
+    # disabled with gtmctl: no longer probed
+    mark = len(hd.log())
+    hstore.g.run("endpoint", "set", "web", "127.0.0.2", "--enabled", "no")
+    hd.wait_log(r"endpoint web/127\.0\.0\.2: check removed or endpoint disabled", start=mark,
+                timeout=3)
+    # removed
+    mark = len(hd.log())
+    hstore.sql("DELETE FROM checks WHERE endpoint_id = ?", a)
+    hd.wait_log(r"checks: 0 started, 1 stopped, 0 restarted; 0 running", start=mark, timeout=3)
+    accepted = lst.accepted
+    time.sleep(1.5)
+    assert lst.accepted == accepted  # nothing probes any more
+    assert len(hstore.events()) == 2
+    # SIGHUP reads them again at once
+    mark = len(hd.log())
+    hd.signal(signal.SIGHUP)
+    hd.wait_log(r"SIGHUP: reading the checks again", start=mark, timeout=3)
+    hd.wait_log(r"0 checks to run \(reload asked\)", start=mark, timeout=3)
+
+
+# ---- stopping, detaching, options ----------------------------------------------------------
+
+def test_sigterm_with_probes_in_flight(hstore, healthd, backends):
+    hang = backends(TcpListener, "127.0.0.1", hang=True)
+    lst = backends(TcpListener, "::1")
+    for i in range(1, 6):
+        ep = hstore.endpoint(f"127.0.0.{i}")
+        hstore.check(ep, "http", port=hang.port, timeout_ms=900, probe_address="127.0.0.1")
+    ep6 = hstore.endpoint("::1")
+    hstore.check(ep6, "tcp", port=lst.port)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep6, "up")
+    hstore.wait(lambda: hang.accepted >= 3)
+    t0 = time.monotonic()
+    assert hd.stop() == 0
+    assert time.monotonic() - t0 < 3
+    log = hd.log()
+    assert "Terminated: stopping" in log
+    assert re.search(r"schedule since start: \d+ probes started, lag p50 [\d.]+ ms, p99 "
+                     r"[\d.]+ ms, max [\d.]+ ms", log), log
+    assert log.rstrip().endswith("stopped")
+
+
+def test_detaches_and_writes_pidfile(hstore, backends, tmp_path):
+    lst = backends(TcpListener, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "tcp", port=lst.port)
+    pidfile = tmp_path / "healthd.pid"
+    p = subprocess.run([str(BUILDDIR / "gtm-healthd"), "--db", hstore.db, "--vantage", "bg",
+                        "--pidfile", str(pidfile)], capture_output=True, text=True, timeout=30)
+    check_sanitizers(p.stderr, "gtm-healthd")
+    assert p.returncode == 0, p.stderr
+    pid = int(pidfile.read_text())
+    try:
+        hstore.wait_state(ep, "up", vantage="bg")
+    finally:
+        subprocess.run(["kill", "-TERM", str(pid)])
+        deadline = time.monotonic() + 10
+        while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "gtm-healthd did not stop on SIGTERM"
+            time.sleep(0.05)
+
+
+def run_healthd(*args, timeout=15):
+    p = subprocess.run([str(BUILDDIR / "gtm-healthd"), *map(str, args)], capture_output=True,
+                       text=True, timeout=timeout)
+    check_sanitizers(p.stderr, "gtm-healthd")
+    return p
+
+
+def test_command_line(hstore, tmp_path):
+    p = run_healthd("--version")
+    assert (p.returncode, p.stdout) == (0, "gtm-healthd (gtm) 0.1.0\n")
+    p = run_healthd("--help")
+    assert p.returncode == 0
+    for opt in ("--db PATH", "--vantage NAME", "--log-level LEVEL", "--foreground",
+                "--poll-interval-ms MS", "--rtt-batch-ms MS", "--stats-interval SECONDS"):
+        assert opt in p.stdout
+    p = run_healthd("--db", hstore.db, "--vantage", "bad name", "--foreground")
+    assert p.returncode == 2
+    assert "--vantage 'bad name': 1 to 64 characters" in p.stderr
+    p = run_healthd("--db", tmp_path / "missing.db", "--foreground", "--vantage", "x")
+    assert p.returncode == 1
+    assert "cannot start: no store at" in p.stderr
+    conf = tmp_path / "healthd.conf"
+    conf.write_text("# test\nvantage eu-1\npoll-interval-ms 10\n")
+    p = run_healthd("--config", conf, "--check-config")
+    assert p.returncode != 0
+    assert f"{conf}:3" in p.stderr
+    conf.write_text("vantage eu-1\npoll-interval-ms 200\n")
+    p = run_healthd("--config", conf, "--check-config")
+    assert (p.returncode, p.stdout) == (0, f"gtm-healthd: configuration OK in {conf}\n")
+
+
+def test_checks_set_with_gtmctl(hstore, healthd, backends):
+    """The real gtmctl check set / check rm drive the daemon (the other tests insert
+    rows directly, to test the daemon alone)."""
+    web = backends(HttpBackend, "::1", body=b"all ok\n")
+    ep = hstore.endpoint("2001:db8::7")
+    hd = healthd(hstore.db)
+    hstore.g.run("check", "set", "web", "2001:db8::7", "--type", "http", "--port", web.port,
+                 "--probe-address", "::1", "--host", "www.example.test", "--interval", "1s",
+                 "--timeout", "500ms", "--rise", "1", "--fall", "2", "--expect-body", "ok")
+    hstore.wait_state(ep, "up")
+    assert set(web.hosts) == {f"www.example.test:{web.port}"}
+    web.set(body=b"maintenance\n")
+    assert hstore.wait_state(ep, "down")["reason"] == "body lacks 'ok'"
+    mark = len(hd.log())
+    hstore.g.run("check", "rm", "web", "2001:db8::7")
+    hd.wait_log(r"endpoint web/2001:db8::7: check removed or endpoint disabled", start=mark,
+                timeout=3)
+    assert hstore.health(ep) is None  # gtmctl forgets the states with the check
+    requests = web.requests
+    time.sleep(1.5)
+    assert web.requests == requests
