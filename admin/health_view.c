@@ -153,7 +153,7 @@ enum pol_state hview_quorum(const struct hview *v, const struct hview_ep *e)
     struct health_vote *votes = xcalloc(e->nvotes + 1, sizeof *votes);
     for (size_t i = 0; i < e->nvotes; i++)
         votes[i] = vote_of(&e->votes[i]);
-    enum pol_state state = health_quorum(votes, e->nvotes, e->interval_ms, v->now_ms, NULL);
+    enum pol_state state = health_quorum(votes, e->nvotes, e->interval_ms, v->now_ms);
     free(votes);
     return state;
 }
@@ -163,7 +163,7 @@ bool hview_vote_is_fresh(const struct hview *v, const struct hview_ep *e,
 {
     /* a quorum of one report is unknown exactly when that report is stale */
     struct health_vote one = vote_of(vote);
-    return health_quorum(&one, 1, e->interval_ms, v->now_ms, NULL) != POL_STATE_UNKNOWN;
+    return health_quorum(&one, 1, e->interval_ms, v->now_ms) != POL_STATE_UNKNOWN;
 }
 
 const struct hview_drill *hview_drill_of(const struct hview *v, const struct hview_ep *e)

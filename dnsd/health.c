@@ -4,20 +4,16 @@
 #include "dnsd/health.h"
 
 enum pol_state health_quorum(const struct health_vote *votes, size_t n, uint32_t interval_ms,
-                             int64_t now_ms, bool *flapping)
+                             int64_t now_ms)
 {
     int64_t interval = interval_ms ? interval_ms : HEALTH_DEFAULT_INTERVAL_MS;
     size_t fresh = 0, down = 0;
-    bool flap = false;
     for (size_t i = 0; i < n; i++) {
         if (now_ms - votes[i].vantage_seen_ms > HEALTH_FRESH_INTERVALS * interval)
             continue; /* that vantage point stopped reporting */
         fresh++;
         down += !votes[i].up;
-        flap |= now_ms - votes[i].since_ms < HEALTH_FLAP_INTERVALS * interval;
     }
-    if (flapping)
-        *flapping = flap;
     if (fresh == 0)
         return POL_STATE_UNKNOWN;
     return down * 2 > fresh ? POL_STATE_DOWN : POL_STATE_UP;

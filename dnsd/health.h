@@ -16,8 +16,9 @@
 #define HEALTH_FRESH_INTERVALS 3
 /* The interval assumed for an endpoint without a check (the check default). */
 #define HEALTH_DEFAULT_INTERVAL_MS 10000
-/* An endpoint that changed state less than this many intervals ago is flapping: its
- * answers keep the degraded TTL so caches follow it quickly. */
+/* An endpoint that flipped between up and down less than this many intervals ago is
+ * flapping: its answers keep the degraded TTL so caches follow it quickly. (Its first
+ * verdict, from unknown, is no flip.) */
 #define HEALTH_FLAP_INTERVALS 5
 /* A drain lowers weights in this many equal steps, reaching zero at its end. */
 #define HEALTH_DRAIN_STEPS 10
@@ -32,10 +33,9 @@ struct health_vote {
 };
 
 /* The state answers use: DOWN when a majority of the fresh reports say down, UP
- * otherwise, UNKNOWN without a fresh report. *flapping (may be NULL) tells whether a
- * fresh report changed within the flap window. */
+ * otherwise, UNKNOWN without a fresh report. */
 enum pol_state health_quorum(const struct health_vote *votes, size_t n, uint32_t interval_ms,
-                             int64_t now_ms, bool *flapping);
+                             int64_t now_ms);
 
 /* A drain's weight multiplier at now_ms, in thousandths: 1000 before it starts, falling
  * in HEALTH_DRAIN_STEPS steps to 0 at until_ms. */

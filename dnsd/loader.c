@@ -160,7 +160,9 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
         return rc;
     l->generation++;
     /* a new snapshot starts from the current health, before anyone reads it */
-    snap_health_apply(*out, &l->health, wall_ms(), false);
+    if (l->rcu)
+        snap_health_carry(*out, rcu_current(l->rcu));
+    snap_health_apply(*out, &l->health, wall_ms(), true);
     return 0;
 }
 

@@ -103,6 +103,7 @@ struct snap {
      * in place when health changes (relaxed atomics: a decision sees each state old or
      * new, never torn) */
     _Atomic uint8_t *states;
+    int64_t *flipped_ms; /* per endpoint: its last up<->down flip (loader thread only) */
     /* per region: its weights' multiplier in thousandths (a drain lowers it); likewise */
     _Atomic uint16_t *drain;
     const int64_t *ep_ids;     /* store id of eps[i] */
@@ -151,10 +152,13 @@ struct snap_health {
  * the configuration generation into *generation. Blocking: loader thread or gtmctl. */
 int snap_health_load(struct store *st, struct snap_health *h, int64_t *generation);
 void snap_health_fini(struct snap_health *h);
-/* Writes the endpoint states and region drain factors of s from h at now_ms. With log
- * set, each endpoint whose state changes is logged. Any thread may run decisions on s
- * meanwhile. */
+/* Writes the endpoint states and region drain factors of s from h at now_ms; with log
+ * set, each change is logged. Any thread may run decisions on s meanwhile. */
 void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_ms, bool log);
+/* Gives a new snapshot the states and flip times of the one it replaces (matched by the
+ * store's endpoint ids), so its first apply logs only real changes. Loader thread, before
+ * the new snapshot is published. */
+void snap_health_carry(struct snap *to, const struct snap *from);
 void snap_free(struct snap *s);
 
 /* ---- reading (dnsd/lookup.c): any thread, no allocation, no locks ---------------------- */

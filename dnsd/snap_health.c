@@ -93,6 +93,32 @@ static bool drilled(const struct snap_health *h, int64_t endpoint_id, int64_t re
     return false;
 }
 
+/* Did the endpoint flip between up and down (not from or to unknown)? */
+static bool flipped(uint8_t old, uint8_t st)
+{
+    uint8_t a = old & POL_STATE_MASK, b = st & POL_STATE_MASK;
+    return a != POL_STATE_UNKNOWN && b != POL_STATE_UNKNOWN && a != b;
+}
+
+void snap_health_carry(struct snap *to, const struct snap *from)
+{
+    for (size_t i = 0, j = 0; i < to->neps && j < from->neps;) {
+        uint32_t a = to->ep_by_id[i], b = from->ep_by_id[j];
+        if (to->ep_ids[a] < from->ep_ids[b]) {
+            i++;
+        } else if (to->ep_ids[a] > from->ep_ids[b]) {
+            j++;
+        } else {
+            atomic_store_explicit(&to->states[a],
+                                  atomic_load_explicit(&from->states[b], memory_order_relaxed),
+                                  memory_order_relaxed);
+            to->flipped_ms[a] = from->flipped_ms[b];
+            i++;
+            j++;
+        }
+    }
+}
+
 void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_ms, bool log)
 {
     /* votes and endpoints both by store id: one merge */
@@ -110,14 +136,16 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
         size_t n = 0;
         for (size_t j = first; j < v && n < sizeof votes / sizeof votes[0]; j++)
             votes[n++] = h->votes[j].vote;
-        bool flapping = false;
-        uint8_t st = (uint8_t)health_quorum(votes, n, first < v ? h->votes[first].interval_ms : 0,
-                                            now_ms, &flapping);
-        if (flapping)
-            st |= POL_STATE_FLAPPING;
+        uint32_t interval = first < v ? h->votes[first].interval_ms : 0;
+        uint8_t st = (uint8_t)health_quorum(votes, n, interval, now_ms);
         if (drilled(h, id, s->region_ids[e->region], now_ms))
             st = POL_STATE_DOWN | POL_STATE_DRILL;
         uint8_t old = atomic_load_explicit(&s->states[i], memory_order_relaxed);
+        if (flipped(old, st))
+            s->flipped_ms[i] = now_ms;
+        int64_t window = (int64_t)HEALTH_FLAP_INTERVALS * (interval ? interval : HEALTH_DEFAULT_INTERVAL_MS);
+        if (s->flipped_ms[i] && now_ms - s->flipped_ms[i] < window)
+            st |= POL_STATE_FLAPPING;
         if (old == st)
             continue;
         atomic_store_explicit(&s->states[i], st, memory_order_relaxed);

@@ -284,6 +284,7 @@ static void build_pools(struct build *b, struct pol_pool *pools)
     s->eps = eps;
     s->neps = t->neps;
     s->states = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *s->states);
+    s->flipped_ms = arena_zalloc(&s->arena, (t->neps + 1) * sizeof *s->flipped_ms);
     _Atomic uint16_t *drain = arena_zalloc(&s->arena, (t->nregions + 1) * sizeof *drain);
     for (size_t r = 0; r <= t->nregions; r++)
         atomic_init(&drain[r], 1000);
