@@ -94,8 +94,8 @@ int cli_store_open(struct cli *c, enum store_mode mode)
 
 /* ---- values --------------------------------------------------------------------- */
 
-int cli_parse_u32(const struct cli *c, const char *what, const char *s, uint32_t min,
-                  uint32_t max, uint32_t *out)
+int cli_parse_u32(const struct cli *c, const char *what, const char *s, uint32_t min, uint32_t max,
+                  uint32_t *out)
 {
     char *end = NULL;
     errno = 0;
@@ -240,8 +240,7 @@ int cli_real_parse(const char *s, double min, double max, double *out)
     return 0;
 }
 
-int cli_parse_name(const struct cli *c, const char *what, const char *s,
-                   char key[DNAME_KEY_MAX])
+int cli_parse_name(const struct cli *c, const char *what, const char *s, char key[DNAME_KEY_MAX])
 {
     ldns_rdf *rdf = NULL;
     int rc = CLI_EXIT_USAGE;
@@ -262,11 +261,12 @@ out:
 int cli_parse_ident(const struct cli *c, const char *what, const char *s)
 {
     size_t n = strlen(s);
-    bool is_ident =
-        n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+    bool is_ident = n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
     return is_ident ? 0
-                    : cli_usage_error(c, "%s: '%s' is not a valid name (1 to 63 characters "
-                                         "from a-z 0-9 _ . -)", what, s);
+                    : cli_usage_error(c,
+                                      "%s: '%s' is not a valid name (1 to 63 characters "
+                                      "from a-z 0-9 _ . -)",
+                                      what, s);
 }
 
 int cli_parse_text(const struct cli *c, const char *what, const char *s, size_t max)

@@ -30,12 +30,12 @@ struct cli_opt {
 struct cli;
 
 struct cli_cmd {
-    const char *name;     /* "zone add" */
-    const char *synopsis; /* arguments after the name: "ZONE [--ns HOST]..." */
-    const char *summary;  /* one line for gtmctl --help */
-    const char *help;     /* what it does, for gtmctl CMD --help; may be NULL */
+    const char *name;       /* "zone add" */
+    const char *synopsis;   /* arguments after the name: "ZONE [--ns HOST]..." */
+    const char *summary;    /* one line for gtmctl --help */
+    const char *help;       /* what it does, for gtmctl CMD --help; may be NULL */
     int min_args, max_args; /* positional arguments; max_args < 0: no limit */
-    int dash_from; /* positionals from this index may start with '-' (RDATA); 0: none */
+    int dash_from;          /* positionals from this index may start with '-' (RDATA); 0: none */
     const struct cli_opt *opts; /* terminated by {NULL}; --db and --help are implicit */
     int (*run)(struct cli *c);
 };
@@ -67,7 +67,8 @@ int cli_opt_all(const struct cli *c, const char *name, const char **out, int max
 
 /* Prints "gtmctl: CMD: message" and the command's usage to stderr; returns
  * CLI_EXIT_USAGE for the caller to return. */
-int cli_usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const struct cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Prints "gtmctl: CMD: message" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports a store failure (rc and store_errmsg) and returns the matching exit status
@@ -80,8 +81,8 @@ int cli_store_open(struct cli *c, enum store_mode mode);
 
 /* Parses an integer option or argument in [min, max]. Returns 0, or reports a usage
  * error and returns CLI_EXIT_USAGE. what names it in the message ("--ttl"). */
-int cli_parse_u32(const struct cli *c, const char *what, const char *s, uint32_t min,
-                  uint32_t max, uint32_t *out);
+int cli_parse_u32(const struct cli *c, const char *what, const char *s, uint32_t min, uint32_t max,
+                  uint32_t *out);
 /* A duration: seconds, or a number with one unit s m h d w ("90", "5m", "1h30m").
  * Same return as cli_parse_u32. */
 int cli_parse_duration(const struct cli *c, const char *what, const char *s, uint32_t min,
@@ -92,8 +93,7 @@ int cli_parse_duration(const struct cli *c, const char *what, const char *s, uin
 int cli_real_parse(const char *s, double min, double max, double *out);
 /* A domain name ("example.com", "example.com.") into its key. Same return as
  * cli_parse_u32. */
-int cli_parse_name(const struct cli *c, const char *what, const char *s,
-                   char key[DNAME_KEY_MAX]);
+int cli_parse_name(const struct cli *c, const char *what, const char *s, char key[DNAME_KEY_MAX]);
 
 /* A region or pool name: 1 to 63 of a-z 0-9 _ . - (the store's CHECK, said first and
  * in words). Returns 0, or reports a usage error naming what and returns CLI_EXIT_USAGE. */

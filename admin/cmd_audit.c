@@ -44,8 +44,8 @@ static int audit(struct cli *c)
         return rc;
     if ((rc = cli_store_open(c, STORE_READ)))
         return rc;
-    if ((rc = store_audit_foreach(c->st, c->nargs > 0 ? zone : NULL, (int)limit, print_audit,
-                                  NULL)))
+    if ((rc =
+             store_audit_foreach(c->st, c->nargs > 0 ? zone : NULL, (int)limit, print_audit, NULL)))
         return cli_store_fail(c, rc);
     return CLI_EXIT_OK;
 }

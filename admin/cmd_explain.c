@@ -109,7 +109,8 @@ static void print_location(const struct explain *x, const struct geo_client *c, 
     *located = true;
     format_net(c->family, c->addr, prefix, net, sizeof net);
     printf("location: country %s%s%s, continent %s", loc->country[0] ? loc->country : "?",
-           loc->subdivision[0] ? "-" : "", loc->subdivision, loc->continent[0] ? loc->continent : "?");
+           loc->subdivision[0] ? "-" : "", loc->subdivision,
+           loc->continent[0] ? loc->continent : "?");
     if (loc->has_coords)
         printf(", %.4f %.4f", loc->lat, loc->lon);
     printf("; GeoIP network %s\n", net);
@@ -298,8 +299,8 @@ static int explain(struct cli *c)
     snap_lookup(x.s, wire, len, x.family == 4 ? TYPE_A : TYPE_AAAA, &res);
     if ((res.match != SNAP_EXACT && res.match != SNAP_WILDCARD) || !res.node->policy) {
         rc = cli_fail(c, "%s is not a managed name (%s); only managed names have decisions", key,
-                      res.match == SNAP_REFUSED     ? "it is in no zone of the store"
-                      : res.match == SNAP_NXDOMAIN  ? "it does not exist"
+                      res.match == SNAP_REFUSED      ? "it is in no zone of the store"
+                      : res.match == SNAP_NXDOMAIN   ? "it does not exist"
                       : res.match == SNAP_DELEGATION ? "it is delegated"
                                                      : "it has static records");
         goto out;

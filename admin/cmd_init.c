@@ -48,9 +48,9 @@ static int run(struct cli *c)
         printf("store %s is ready (schema version %d)\n", c->db_path, after);
         return CLI_EXIT_OK;
     }
-    char *what = before == 0 ? xasprintf("store created (schema version %d)", after)
-                             : xasprintf("store migrated from schema version %d to %d", before,
-                                         after);
+    char *what = before == 0
+                     ? xasprintf("store created (schema version %d)", after)
+                     : xasprintf("store migrated from schema version %d to %d", before, after);
     if ((rc = store_tx_begin(c->st)) || (rc = cli_audit(c, NULL, "", what)) ||
         (rc = store_tx_end(c->st, true))) {
         free(what);

@@ -57,14 +57,13 @@ static void lint_coverage(struct lint *l, const struct geo_inputs *in)
             const struct geo_key *k = &in->map[i].key;
             const char *cont = k->kind == GEO_KEY_COUNTRY ? geo_continent_of(k->code) : NULL;
             if (cont && strcmp(cont, continents[c]) == 0)
-                snprintf(countries + strlen(countries), sizeof countries - strlen(countries),
-                         " %s", k->code);
+                snprintf(countries + strlen(countries), sizeof countries - strlen(countries), " %s",
+                         k->code);
         }
         report(l, true,
                "continent %s has no mapping and there is no '*' entry: its clients%s%s get "
                "no region list (geo map %s REGION,... or geo map '*' REGION,...)",
-               continents[c], countries[0] ? " other than those of" : "", countries,
-               continents[c]);
+               continents[c], countries[0] ? " other than those of" : "", countries, continents[c]);
     }
 }
 
@@ -88,14 +87,16 @@ static void lint_policy_regions(struct lint *l, const struct snap *s, const stru
             if (pool_has_region(p->pool, region))
                 with++;
             else
-                report(l, false, "geo map %s lists region %s, which has no endpoint answering "
-                                 "in pool %s (policy %s)",
+                report(l, false,
+                       "geo map %s lists region %s, which has no endpoint answering "
+                       "in pool %s (policy %s)",
                        key, s->regions[region].name, p->pool->name, p->name);
         }
         if (with == 0)
-            report(l, true, "policy %s: none of the regions geo map %s lists has an endpoint "
-                            "in pool %s; its clients are answered from any region of the pool, "
-                            "by name, as if unmapped",
+            report(l, true,
+                   "policy %s: none of the regions geo map %s lists has an endpoint "
+                   "in pool %s; its clients are answered from any region of the pool, "
+                   "by name, as if unmapped",
                    p->name, key, p->pool->name);
     }
 }
@@ -106,8 +107,9 @@ static void lint_single_regions(struct lint *l, const struct geo_inputs *in)
     for (size_t i = 0; i < in->nmap; i++)
         single += in->map[i].nregions == 1;
     if (in->nmap && single == in->nmap)
-        report(l, false, "every geo map entry lists a single region: when one fails, its "
-                         "clients have no failover target in the map (list a second region)");
+        report(l, false,
+               "every geo map entry lists a single region: when one fails, its "
+               "clients have no failover target in the map (list a second region)");
 }
 
 /* Is b inside a (a shorter or equal prefix covering b's network)? */
@@ -142,8 +144,9 @@ static void lint_coordinates(struct lint *l, const struct snap *s, const bool *u
 {
     for (size_t r = 0; r < s->nregions; r++)
         if (used[r] && !s->regions[r].has_coords)
-            report(l, false, "region %s has no coordinates, but a latency or proximity policy "
-                             "uses it: distance cannot rank it (region add ... --lat --lon)",
+            report(l, false,
+                   "region %s has no coordinates, but a latency or proximity policy "
+                   "uses it: distance cannot rank it (region add ... --lat --lon)",
                    s->regions[r].name);
 }
 

@@ -187,8 +187,8 @@ static int parse_policy(const struct cli *c, char name[DNAME_KEY_MAX], struct st
         goto out;
     }
     p->unknown_up = !unknown || strcmp(unknown, "up") == 0;
-    if (degraded &&
-        (rc = cli_parse_duration(c, "--ttl-degraded", degraded, 1, POLICY_TTL_MAX_S, &p->ttl_degraded_s)))
+    if (degraded && (rc = cli_parse_duration(c, "--ttl-degraded", degraded, 1, POLICY_TTL_MAX_S,
+                                             &p->ttl_degraded_s)))
         goto out;
     p->sticky = cli_opt(c, "sticky") != NULL;
     if (p->sticky && strcmp(p->mode, "weighted") != 0) {

@@ -76,9 +76,9 @@ static int zone_add(struct cli *c)
     if ((rc = store_tx_begin(c->st)) || (rc = store_zone_add(c->st, zone, &zone_id)))
         return cli_store_fail(c, rc);
     uint32_t serial = serial_next(0, time(NULL));
-    char *soa = xasprintf("@ %u IN SOA %s %s %u %u %u %u %u", ttl, ns[0], rname, serial,
-                          NEW_ZONE_REFRESH_S, NEW_ZONE_RETRY_S, NEW_ZONE_EXPIRE_S,
-                          NEW_ZONE_MINIMUM_S);
+    char *soa =
+        xasprintf("@ %u IN SOA %s %s %u %u %u %u %u", ttl, ns[0], rname, serial, NEW_ZONE_REFRESH_S,
+                  NEW_ZONE_RETRY_S, NEW_ZONE_EXPIRE_S, NEW_ZONE_MINIMUM_S);
     rc = add_text_record(c, zone_id, zone, soa);
     free(soa);
     for (int i = 0; rc == 0 && i < nns; i++) {
@@ -255,8 +255,8 @@ static int zone_export(struct cli *c)
     time_t now = time(NULL);
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    printf(";; zone %s serial %u, %zu records\n;; exported by gtmctl %s at %s\n", zone, serial,
-           l.n, PACKAGE_VERSION, when);
+    printf(";; zone %s serial %u, %zu records\n;; exported by gtmctl %s at %s\n", zone, serial, l.n,
+           PACKAGE_VERSION, when);
     for (size_t i = 0; i < l.n; i++)
         printf("%s\n", l.v[i].line);
     rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_fail(c, "writing the export failed");

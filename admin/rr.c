@@ -14,8 +14,8 @@
 
 static bool is_meta_type(ldns_rr_type t)
 {
-    return t == 0 || t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TKEY ||
-           t == LDNS_RR_TYPE_TSIG || (t >= LDNS_RR_TYPE_IXFR && t <= LDNS_RR_TYPE_ANY);
+    return t == 0 || t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TKEY || t == LDNS_RR_TYPE_TSIG ||
+           (t >= LDNS_RR_TYPE_IXFR && t <= LDNS_RR_TYPE_ANY);
 }
 
 /* The RDATA part of ldns's presentation of lr: what follows owner, TTL, class, type. */

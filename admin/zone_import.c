@@ -52,8 +52,7 @@ static const char *intern_file(struct import *im, const char *file)
     return im->files[im->nfiles++];
 }
 
-static int on_rr(void *arg, const ldns_rr *lr, const char *file, int line, char *err,
-                 size_t errlen)
+static int on_rr(void *arg, const ldns_rr *lr, const char *file, int line, char *err, size_t errlen)
 {
     struct import *im = arg;
     struct rr_item it;
@@ -146,8 +145,8 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
         /* The records of one owner are adjacent: compare with the previous one. */
         if (!prev || strcmp(prev->owner, it->owner) != 0)
             continue;
-        bool dnssec = it->rr.type == 46 || it->rr.type == 47 || prev->rr.type == 46 ||
-                      prev->rr.type == 47;
+        bool dnssec =
+            it->rr.type == 46 || it->rr.type == 47 || prev->rr.type == 46 || prev->rr.type == 47;
         if ((it->rr.type == 5 || prev->rr.type == 5) && !dnssec)
             return check_fail(err, errlen, it,
                               "%s has a CNAME and other data (see line %d); a CNAME must be "
@@ -177,8 +176,11 @@ static int collect_old(void *arg, const struct store_rr *rr)
     it->wire = xmalloc(rr->wire_len ? rr->wire_len : 1);
     if (rr->wire_len)
         memcpy(it->wire, rr->wire, rr->wire_len);
-    it->rr = (struct store_rr){.owner = it->owner, .type = rr->type, .ttl_s = rr->ttl_s,
-                               .wire = it->wire, .wire_len = rr->wire_len};
+    it->rr = (struct store_rr){.owner = it->owner,
+                               .type = rr->type,
+                               .ttl_s = rr->ttl_s,
+                               .wire = it->wire,
+                               .wire_len = rr->wire_len};
     return 0;
 }
 
@@ -271,8 +273,8 @@ static int zone_import(struct cli *c)
             goto out;
         }
     }
-    printf("zone %s imported from %s: %zu records (+%zu -%zu), serial %u\n", zone, path,
-           im.rrs.n, added, removed, serial);
+    printf("zone %s imported from %s: %zu records (+%zu -%zu), serial %u\n", zone, path, im.rrs.n,
+           added, removed, serial);
     rc = CLI_EXIT_OK;
 out:
     free(before);

@@ -328,8 +328,8 @@ out:
     return rc;
 }
 
-int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void *arg,
-                  char *err, size_t errlen)
+int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void *arg, char *err,
+                  size_t errlen)
 {
     struct zf_state s = {.fn = fn, .arg = arg, .err = err, .errlen = errlen};
     ldns_rdf *o = NULL;

@@ -20,13 +20,13 @@
 /* Called once per record; lr is borrowed for the call. file and line say where the
  * record starts. Return 0 to go on; non-zero stops the read and is returned (the
  * callback writes its message into err). */
-typedef int (*zonefile_rr_fn)(void *arg, const ldns_rr *lr, const char *file, int line,
-                              char *err, size_t errlen);
+typedef int (*zonefile_rr_fn)(void *arg, const ldns_rr *lr, const char *file, int line, char *err,
+                              size_t errlen);
 
 /* Reads path with origin (absolute, presentation form) as the initial $ORIGIN.
  * Returns 0, or GTM_EPARSE / -errno / the callback's code with "FILE:LINE: what is
  * wrong" in err. */
-int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void *arg,
-                  char *err, size_t errlen);
+int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void *arg, char *err,
+                  size_t errlen);
 
 #endif

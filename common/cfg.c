@@ -233,7 +233,8 @@ void cfg_usage(const struct cfg_opt *table, FILE *f)
         fputc('\n', f);
     }
     fprintf(f, "  %-28s %s\n", "--config FILE", "read options from FILE (\"name value\" lines)");
-    fprintf(f, "  %-28s %s\n", "--check-config", "check the options and the config file, then exit");
+    fprintf(f, "  %-28s %s\n", "--check-config",
+            "check the options and the config file, then exit");
     fprintf(f, "  %-28s %s\n", "--help, --version", "this text; the version");
 }
 

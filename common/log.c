@@ -69,9 +69,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
         gettimeofday(&tv, NULL);
         gmtime_r(&tv.tv_sec, &tm);
         off = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-        off += (size_t)snprintf(line + off, sizeof line - off, ".%03dZ %s[%d] %s: ",
-                                (int)(tv.tv_usec / 1000), log_ident, (int)getpid(),
-                                level_names[level]);
+        off += (size_t)snprintf(line + off, sizeof line - off,
+                                ".%03dZ %s[%d] %s: ", (int)(tv.tv_usec / 1000), log_ident,
+                                (int)getpid(), level_names[level]);
     }
     va_list ap;
     va_start(ap, fmt);

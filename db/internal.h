@@ -12,8 +12,8 @@
 struct store {
     sqlite3 *db;
     char *path;
-    char errmsg[512]; /* detail of the last failure */
-    int migrated_from;  /* schema version found by store_open() before migrating */
+    char errmsg[512];     /* detail of the last failure */
+    int migrated_from;    /* schema version found by store_open() before migrating */
     sqlite3_stmt *rr_add; /* kept prepared: imports add records by the hundred thousand */
     sqlite3_stmt *held;   /* a row a caller still reads (store_endpoint_get) */
 };

@@ -38,22 +38,15 @@ int store__fail(struct store *st, int sqlite_rc, const char *what)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return store__failf(st, GTM_EBUSY,
-                            "the store %s is busy: another process holds its write lock",
-                            st->path);
+                            "the store %s is busy: another process holds its write lock", st->path);
     case SQLITE_CONSTRAINT:
         rc = (sqlite_rc == SQLITE_CONSTRAINT_UNIQUE || sqlite_rc == SQLITE_CONSTRAINT_PRIMARYKEY)
                  ? GTM_EEXIST
                  : GTM_ECONSTRAINT;
         break;
-    case SQLITE_NOMEM:
-        rc = -ENOMEM;
-        break;
-    case SQLITE_NOTFOUND:
-        rc = GTM_ENOTFOUND;
-        break;
-    default:
-        rc = GTM_ESTORE;
-        break;
+    case SQLITE_NOMEM: rc = -ENOMEM; break;
+    case SQLITE_NOTFOUND: rc = GTM_ENOTFOUND; break;
+    default: rc = GTM_ESTORE; break;
     }
     return store__failf(st, rc, "%s%s%s", what ? what : "", what ? ": " : "",
                         st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(sqlite_rc));
@@ -170,8 +163,7 @@ static int check_identity(struct store *st, int *version)
     }
     if (app_id == STORE_APPLICATION_ID || (app_id == 0 && tables == 0 && *version == 0))
         return 0;
-    return store__failf(st, GTM_ESTORE, "%s is an SQLite database but not a gtm store",
-                        st->path);
+    return store__failf(st, GTM_ESTORE, "%s is an SQLite database but not a gtm store", st->path);
 }
 
 /* Applies every migration newer than the store's version in one transaction. */
@@ -204,8 +196,8 @@ out:
     return rc;
 }
 
-int store_open(const char *path, enum store_mode mode, int busy_ms, struct store **out,
-               char *msg, size_t msglen)
+int store_open(const char *path, enum store_mode mode, int busy_ms, struct store **out, char *msg,
+               size_t msglen)
 {
     struct store *st = xcalloc(1, sizeof *st);
     struct stat sb;
@@ -258,7 +250,8 @@ int store_open(const char *path, enum store_mode mode, int busy_ms, struct store
         rc = exec(st, "PRAGMA journal_mode = WAL", "enabling WAL");
         if (rc == 0)
             rc = migrate(st);
-        if (rc != GTM_EBUSY || now_ms() - start >= (uint64_t)(busy_ms ? busy_ms : STORE_BUSY_TIMEOUT_MS))
+        if (rc != GTM_EBUSY ||
+            now_ms() - start >= (uint64_t)(busy_ms ? busy_ms : STORE_BUSY_TIMEOUT_MS))
             break;
         nanosleep(&(struct timespec){0, STORE_RETRY_MS * 1000000L}, NULL);
     }

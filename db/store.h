@@ -26,12 +26,12 @@ enum store_mode {
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /* Opens the store at path, waiting at most busy_ms (0: STORE_BUSY_TIMEOUT_MS) for another
- * process's lock. On success *out is a connection the caller closes with store_close(). On failure *out is untouched and msg (msglen bytes, may be NULL)
- * gets the reason: GTM_ENOTFOUND (no file, mode != STORE_CREATE), GTM_ESTORE (not a
- * gtm store, corrupt, unreadable), GTM_ESCHEMA (too old for STORE_READ, or newer than
- * this binary), GTM_EBUSY (locked while migrating). */
-int store_open(const char *path, enum store_mode mode, int busy_ms, struct store **out,
-               char *msg, size_t msglen);
+ * process's lock. On success *out is a connection the caller closes with store_close(). On failure
+ * *out is untouched and msg (msglen bytes, may be NULL) gets the reason: GTM_ENOTFOUND (no file,
+ * mode != STORE_CREATE), GTM_ESTORE (not a gtm store, corrupt, unreadable), GTM_ESCHEMA (too old
+ * for STORE_READ, or newer than this binary), GTM_EBUSY (locked while migrating). */
+int store_open(const char *path, enum store_mode mode, int busy_ms, struct store **out, char *msg,
+               size_t msglen);
 void store_close(struct store *st);
 
 /* Detail of the last failure on this connection. Borrowed until the next call. */
@@ -109,8 +109,8 @@ int store_rr_add(struct store *st, int64_t zone_id, const struct store_rr *rr);
 int store_rr_rm(struct store *st, int64_t zone_id, const char *owner, uint16_t type,
                 const uint8_t *wire, size_t wire_len, int *removed);
 /* Sets the TTL of every record of (owner, type) in a zone (RFC 2181 §5.2). */
-int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner,
-                        uint16_t type, uint32_t ttl_s);
+int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner, uint16_t type,
+                        uint32_t ttl_s);
 /* Calls fn for the records of a zone, or only those at owner when it is not NULL,
  * ordered by owner, type and rdata. */
 int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,
@@ -156,9 +156,9 @@ struct store_policy {
     const char *pool; /* (reads only) */
     const char *mode; /* geo latency proximity weighted failover all */
     uint32_t ttl_s;
-    uint32_t answers; /* 0: the mode's default */
-    const char *fallback; /* fail-open pool none */
-    int64_t fallback_pool_id; /* 0 unless fallback is "pool" */
+    uint32_t answers;          /* 0: the mode's default */
+    const char *fallback;      /* fail-open pool none */
+    int64_t fallback_pool_id;  /* 0 unless fallback is "pool" */
     const char *fallback_pool; /* (reads only) */
     bool sticky;
     uint32_t region_up_pct;
@@ -233,29 +233,29 @@ int store_latency_foreach(struct store *st, store_latency_fn fn, void *arg);
 
 struct store_check {
     int64_t endpoint_id;
-    const char *pool, *target;        /* (reads only) */
-    enum store_ep_kind kind;          /* (reads only) the endpoint's */
-    const uint8_t *address;           /* (reads only) 4/16 bytes or the wire name */
+    const char *pool, *target; /* (reads only) */
+    enum store_ep_kind kind;   /* (reads only) the endpoint's */
+    const uint8_t *address;    /* (reads only) 4/16 bytes or the wire name */
     size_t address_len;
-    bool enabled;                     /* (reads only) the endpoint's */
-    const char *type;                 /* http https tcp dns */
+    bool enabled;                                                 /* (reads only) the endpoint's */
+    const char *type;                                             /* http https tcp dns */
     const char *url, *host, *query, *probe_address, *expect_body; /* NULL: not set */
-    uint32_t port;                    /* 0: the type's default */
+    uint32_t port;                                                /* 0: the type's default */
     uint32_t interval_ms, timeout_ms, rise, fall, status_min, status_max;
     bool insecure;
 };
 
 struct store_health {
     int64_t endpoint_id;
-    const char *pool, *target;  /* (reads only) */
+    const char *pool, *target; /* (reads only) */
     const char *vantage;
-    const char *state;          /* up down */
+    const char *state; /* up down */
     int64_t since_ms;
     const char *reason;
-    int64_t rtt_us;             /* -1: none yet */
-    int64_t checked_ms;         /* 0: never */
-    int64_t vantage_seen_ms;    /* (reads only) when the vantage point last reported */
-    uint32_t interval_ms;       /* (reads only) the endpoint's check interval, 0: none */
+    int64_t rtt_us;          /* -1: none yet */
+    int64_t checked_ms;      /* 0: never */
+    int64_t vantage_seen_ms; /* (reads only) when the vantage point last reported */
+    uint32_t interval_ms;    /* (reads only) the endpoint's check interval, 0: none */
 };
 
 struct store_event {
@@ -269,10 +269,10 @@ struct store_event {
 
 struct store_drill {
     int64_t id;
-    int64_t region_id;   /* one of region_id and endpoint_id */
+    int64_t region_id; /* one of region_id and endpoint_id */
     int64_t endpoint_id;
-    const char *region;  /* (reads only) */
-    const char *pool, *target; /* (reads only) */
+    const char *region;           /* (reads only) */
+    const char *pool, *target;    /* (reads only) */
     int64_t started_ms, until_ms; /* until 0: until restored */
     const char *reason, *user;
 };
@@ -303,8 +303,8 @@ int store_health_set(struct store *st, const struct store_health *h);
  * is then unknown until probed again. Not finding any is no error. */
 int store_health_rm(struct store *st, int64_t endpoint_id);
 /* Records a probe's round trip (last RTT, time checked, and a sample row). */
-int store_health_sample(struct store *st, int64_t endpoint_id, const char *vantage,
-                        int64_t rtt_us, int64_t now_ms);
+int store_health_sample(struct store *st, int64_t endpoint_id, const char *vantage, int64_t rtt_us,
+                        int64_t now_ms);
 /* Drops RTT samples older than before_ms. */
 int store_rtt_prune(struct store *st, int64_t before_ms);
 /* The states of one vantage point (NULL: all), with when each vantage last reported and

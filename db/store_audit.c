@@ -31,8 +31,7 @@ int store_audit_add(struct store *st, const struct store_audit *a)
     return store__step_done(st, stmt, "writing the audit log");
 }
 
-int store_audit_foreach(struct store *st, const char *zone, int limit, store_audit_fn fn,
-                        void *arg)
+int store_audit_foreach(struct store *st, const char *zone, int limit, store_audit_fn fn, void *arg)
 {
     sqlite3_stmt *stmt = NULL;
     int rc = store__prepare(st,

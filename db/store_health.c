@@ -69,7 +69,8 @@ int store_check_rm(struct store *st, int64_t endpoint_id)
     sqlite3_bind_int64(stmt, 1, endpoint_id);
     if ((rc = store__step_done(st, stmt, "removing a check")))
         return rc;
-    return sqlite3_changes(st->db) ? 0 : store__failf(st, GTM_ENOTFOUND, "the endpoint has no check");
+    return sqlite3_changes(st->db) ? 0
+                                   : store__failf(st, GTM_ENOTFOUND, "the endpoint has no check");
 }
 
 static int check_row(sqlite3_stmt *stmt, void *ctx)
@@ -158,12 +159,13 @@ int store_health_set(struct store *st, const struct store_health *h)
     return store__step_done(st, stmt, "writing a health state");
 }
 
-int store_health_sample(struct store *st, int64_t endpoint_id, const char *vantage,
-                        int64_t rtt_us, int64_t now_ms)
+int store_health_sample(struct store *st, int64_t endpoint_id, const char *vantage, int64_t rtt_us,
+                        int64_t now_ms)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st, "UPDATE health SET rtt_us = ?3, checked = ?4 "
-                                "WHERE endpoint_id = ?1 AND vantage = ?2",
+    int rc = store__prepare(st,
+                            "UPDATE health SET rtt_us = ?3, checked = ?4 "
+                            "WHERE endpoint_id = ?1 AND vantage = ?2",
                             &stmt);
     if (rc)
         return rc;
@@ -173,8 +175,9 @@ int store_health_sample(struct store *st, int64_t endpoint_id, const char *vanta
     sqlite3_bind_int64(stmt, 4, now_ms);
     if ((rc = store__step_done(st, stmt, "writing a round trip")))
         return rc;
-    if ((rc = store__prepare(st, "INSERT INTO rtt_samples(endpoint_id, vantage, ts, rtt_us) "
-                                 "VALUES (?1, ?2, ?3, ?4)",
+    if ((rc = store__prepare(st,
+                             "INSERT INTO rtt_samples(endpoint_id, vantage, ts, rtt_us) "
+                             "VALUES (?1, ?2, ?3, ?4)",
                              &stmt)))
         return rc;
     sqlite3_bind_int64(stmt, 1, endpoint_id);

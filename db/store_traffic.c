@@ -132,9 +132,9 @@ int store_pool_foreach(struct store *st, store_pool_fn fn, void *arg)
 
 /* ---- endpoints ------------------------------------------------------------------ */
 
-#define ENDPOINT_COLUMNS                                                                       \
-    "SELECT e.id, e.pool_id, p.name, e.target, e.kind, e.address, e.region_id, r.name, "     \
-    "e.weight, e.priority, e.enabled FROM endpoints e JOIN pools p ON p.id = e.pool_id "   \
+#define ENDPOINT_COLUMNS                                                                           \
+    "SELECT e.id, e.pool_id, p.name, e.target, e.kind, e.address, e.region_id, r.name, "           \
+    "e.weight, e.priority, e.enabled FROM endpoints e JOIN pools p ON p.id = e.pool_id "           \
     "JOIN regions r ON r.id = e.region_id "
 
 static void endpoint_of_row(sqlite3_stmt *stmt, struct store_endpoint *ep)
@@ -231,8 +231,9 @@ int store_endpoint_foreach(struct store *st, int64_t pool_id, store_endpoint_fn 
 {
     sqlite3_stmt *stmt = NULL;
     struct each e = {(void *)fn, arg};
-    int rc = store__prepare(st, ENDPOINT_COLUMNS "WHERE ?1 = 0 OR e.pool_id = ?1 "
-                                                 "ORDER BY p.name, e.target",
+    int rc = store__prepare(st,
+                            ENDPOINT_COLUMNS "WHERE ?1 = 0 OR e.pool_id = ?1 "
+                                             "ORDER BY p.name, e.target",
                             &stmt);
     if (rc)
         return rc;

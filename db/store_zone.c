@@ -90,8 +90,8 @@ int store_zone_foreach(struct store *st, store_zone_fn fn, void *arg)
         struct store_zone z = {
             .id = sqlite3_column_int64(stmt, 0),
             .name = store__text(stmt, 1),
-            .serial = len >= SOA_SERIAL_FROM_END ? soa_serial_of(sqlite3_column_blob(stmt, 2), len)
-                                                 : 0,
+            .serial =
+                len >= SOA_SERIAL_FROM_END ? soa_serial_of(sqlite3_column_blob(stmt, 2), len) : 0,
             .records = sqlite3_column_int64(stmt, 3),
         };
         rc = fn(arg, &z);
@@ -168,8 +168,9 @@ int store_zone_serial_set(struct store *st, int64_t id, uint32_t serial)
     p[1] = (uint8_t)(serial >> 16);
     p[2] = (uint8_t)(serial >> 8);
     p[3] = (uint8_t)serial;
-    if ((rc = store__prepare(st, "UPDATE records SET wire = ?2, rdata = ?3 "
-                                 "WHERE zone_id = ?1 AND type = 6",
+    if ((rc = store__prepare(st,
+                             "UPDATE records SET wire = ?2, rdata = ?3 "
+                             "WHERE zone_id = ?1 AND type = 6",
                              &stmt)))
         return rc;
     sqlite3_bind_int64(stmt, 1, id);

@@ -109,8 +109,9 @@ static void put_policy(struct msg *m, const struct snap *s, const struct snap_no
     msg_mark(m, &mark);
     for (uint16_t i = 0; i < d.n; i++) {
         const struct pol_endpoint *e = d.eps[i];
-        uint16_t type = e->kind == POL_EP_V4 ? TYPE_A : e->kind == POL_EP_V6 ? TYPE_AAAA
-                                                                              : TYPE_CNAME;
+        uint16_t type = e->kind == POL_EP_V4   ? TYPE_A
+                        : e->kind == POL_EP_V6 ? TYPE_AAAA
+                                               : TYPE_CNAME;
         if (msg_rr_raw(m, MSG_ANSWER, owner, owner_len, type, 1, d.ttl_s, e->addr, e->addr_len)) {
             msg_rollback(m, &mark); /* the whole answer, or TC */
             r->truncated = true;
@@ -152,8 +153,7 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
             return;
         }
         switch (res.match) {
-        case SNAP_REFUSED:
-            return;
+        case SNAP_REFUSED: return;
         case SNAP_DELEGATION:
             /* RFC 1034 §4.3.2 step 3b: a referral, also after a CNAME into a delegated
              * name (the CNAME stays authoritative) */
@@ -166,8 +166,7 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
             put_soa(m, zone, r);
             return;
         case SNAP_EXACT:
-        case SNAP_WILDCARD:
-            break;
+        case SNAP_WILDCARD: break;
         }
         const struct snap_node *node = res.node;
         if (node->policy) {

@@ -115,8 +115,7 @@ int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
     cfg->naddrs = 0;
     for (size_t i = 0; i < cfg->listen.n; i++) {
         if (dnsd_listen_parse(cfg->listen.v[i], &cfg->addrs[cfg->naddrs++]) != 0) {
-            snprintf(err, errlen,
-                     "--listen '%s': not ADDRESS[:PORT] (IPv6 in brackets: [::1]:53)",
+            snprintf(err, errlen, "--listen '%s': not ADDRESS[:PORT] (IPv6 in brackets: [::1]:53)",
                      cfg->listen.v[i]);
             return GTM_EPARSE;
         }

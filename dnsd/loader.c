@@ -166,9 +166,8 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
     return 0;
 }
 
-int loader_init(struct loader *l, const char *path, uint32_t interval_ms,
-                const char *const *geoip, size_t ngeoip, struct snap **first, char *msg,
-                size_t msglen)
+int loader_init(struct loader *l, const char *path, uint32_t interval_ms, const char *const *geoip,
+                size_t ngeoip, struct snap **first, char *msg, size_t msglen)
 {
     memset(l, 0, sizeof *l);
     l->path = path;
@@ -182,8 +181,7 @@ int loader_init(struct loader *l, const char *path, uint32_t interval_ms,
     int rc = maybe_compile(l, true, first, msg, msglen);
     if (rc == 0)
         log_info("loaded %zu zones, %zu records (%zu names) from %s in %llu ms", (*first)->nzones,
-                 (*first)->nrecords, (*first)->nnodes, path,
-                 (unsigned long long)(now_ms() - t0));
+                 (*first)->nrecords, (*first)->nnodes, path, (unsigned long long)(now_ms() - t0));
     return rc;
 }
 

@@ -60,9 +60,8 @@ struct loader {
  * or corrupt is logged and left out), and compiles the first snapshot into *first,
  * synchronously. Returns 0, or an error with msg (start-up with no usable store is
  * fatal). */
-int loader_init(struct loader *l, const char *path, uint32_t interval_ms,
-                const char *const *geoip, size_t ngeoip, struct snap **first, char *msg,
-                size_t msglen);
+int loader_init(struct loader *l, const char *path, uint32_t interval_ms, const char *const *geoip,
+                size_t ngeoip, struct snap **first, char *msg, size_t msglen);
 /* Starts the loader thread, publishing through rcu. */
 int loader_start(struct loader *l, struct rcu *rcu);
 /* Asks for a reload now (any thread, e.g. on SIGHUP). */

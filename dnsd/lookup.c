@@ -43,8 +43,8 @@ int snap_name_hashes(uint32_t seed, const uint8_t *name, size_t len, uint32_t *h
     return n;
 }
 
-static const struct snap_node *find_hashed(const struct snap *s, const uint8_t *name,
-                                           size_t len, uint32_t hash)
+static const struct snap_node *find_hashed(const struct snap *s, const uint8_t *name, size_t len,
+                                           uint32_t hash)
 {
     for (uint32_t i = hash & s->mask;; i = (i + 1) & s->mask) {
         const struct snap_slot *slot = &s->slots[i];

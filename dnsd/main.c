@@ -56,8 +56,7 @@ static void log_stats(struct dnsd *d, const char *when)
              (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
              (unsigned long long)s.rcode[1], (unsigned long long)s.rcode[4],
              (unsigned long long)s.rcode[16], (unsigned long long)s.truncated,
-             (unsigned long long)s.dropped, (unsigned long long)s.edns,
-             (unsigned long long)s.nsid);
+             (unsigned long long)s.dropped, (unsigned long long)s.edns, (unsigned long long)s.nsid);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -96,8 +95,8 @@ static int parse_options(struct dnsd *d, int argc, char **argv)
         free(d->cfg.db);
         d->cfg.db = xstrdup(getenv("GTM_DB"));
     }
-    if (cfg_parse_args(dnsd_cfg_table, &d->cfg, argc, argv, &help, &version, &check,
-                       &config_path, &given, err, sizeof err) != 0)
+    if (cfg_parse_args(dnsd_cfg_table, &d->cfg, argc, argv, &help, &version, &check, &config_path,
+                       &given, err, sizeof err) != 0)
         goto bad;
     if (help) {
         usage(stdout);

@@ -130,18 +130,21 @@ static int put_rdata_compressed(struct msg *m, uint16_t type, const uint8_t *rd,
 {
     size_t used = 0, pos = 0, names = 0, fixed_before = 0;
     switch (type) {
-    case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12: /* NS MD MF CNAME MB MG MR PTR */
-        names = 1;
-        break;
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 7:
+    case 8:
+    case 9:
+    case 12: /* NS MD MF CNAME MB MG MR PTR */ names = 1; break;
     case 15: /* MX: preference, exchange */
         fixed_before = 2;
         names = 1;
         break;
-    case 6: case 14: /* SOA, MINFO: two names, then SOA's five counters */
-        names = 2;
-        break;
-    default:
-        return -2;
+    case 6:
+    case 14: /* SOA, MINFO: two names, then SOA's five counters */ names = 2; break;
+    default: return -2;
     }
     if (fixed_before) {
         if (rdlen < fixed_before || m->len + fixed_before > m->limit)
@@ -164,8 +167,8 @@ static int put_rdata_compressed(struct msg *m, uint16_t type, const uint8_t *rd,
     return 0;
 }
 
-void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen,
-              const uint8_t *qname, size_t qname_len, uint32_t seed, size_t limit)
+void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen, const uint8_t *qname,
+              size_t qname_len, uint32_t seed, size_t limit)
 {
     m->buf = buf;
     memcpy(buf, query, qlen);
@@ -248,8 +251,7 @@ int msg_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t 
 }
 
 int msg_rr_raw(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t owner_len,
-               uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata,
-               uint16_t rdlen)
+               uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
     struct msg_mark mark;
     msg_mark(m, &mark);

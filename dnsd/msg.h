@@ -21,9 +21,9 @@ enum msg_section { MSG_ANSWER = 1, MSG_AUTHORITY = 2, MSG_ADDITIONAL = 3 };
 
 struct msg {
     uint8_t *buf;
-    size_t len;   /* bytes written */
-    size_t limit; /* sections may fill up to here; room for the OPT record is kept */
-    uint16_t counts[4]; /* QD, AN, NS, AR */
+    size_t len;           /* bytes written */
+    size_t limit;         /* sections may fill up to here; room for the OPT record is kept */
+    uint16_t counts[4];   /* QD, AN, NS, AR */
     const uint8_t *qname; /* lower-case copy of the question name; at offset 12 */
     size_t qname_len;
     uint32_t seed; /* of the name hashes: the snapshot's, so the question's are shared */
@@ -42,8 +42,8 @@ struct msg {
  * copied from the query (qlen bytes: header + question as received, so the name keeps
  * its case). qname is its lower-case copy; its hashes (seed: the snapshot's) serve
  * compression and the lookup. limit: where sections must stop. */
-void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen,
-              const uint8_t *qname, size_t qname_len, uint32_t seed, size_t limit);
+void msg_init(struct msg *m, uint8_t *buf, const uint8_t *query, size_t qlen, const uint8_t *qname,
+              size_t qname_len, uint32_t seed, size_t limit);
 
 /* Writes one RRset to a section with owner (lower-case wire; may be m->qname) and ttl.
  * Returns 0, or -1 when it does not fit: then nothing of it was written. */
@@ -52,8 +52,7 @@ int msg_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t 
 
 /* Writes one record with raw RDATA (no names to compress). Same return. */
 int msg_rr_raw(struct msg *m, enum msg_section sec, const uint8_t *owner, size_t owner_len,
-               uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata,
-               uint16_t rdlen);
+               uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 
 /* A point to return to: what was written after it is undone by msg_rollback(). */
 struct msg_mark {

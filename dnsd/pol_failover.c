@@ -18,7 +18,8 @@ static void select_tier(struct pol_run *r)
         }
     }
     r->n = k;
-    pol__trace(r, "  failover: priority %u is the first tier with a healthy endpoint (%u)", best, k);
+    pol__trace(r, "  failover: priority %u is the first tier with a healthy endpoint (%u)", best,
+               k);
 }
 
 const struct pol_mode_ops pol_failover_ops = {"failover", select_tier, true};

@@ -1,6 +1,6 @@
-/* dnsd/pol_proximity.c — mode "proximity": regions in order of great-circle distance from the client's
- * coordinates (GeoIP City data); the first one up answers.
- * The order is precompiled per network (geo/classify.c); per query one trie walk. */
+/* dnsd/pol_proximity.c — mode "proximity": regions in order of great-circle distance from the
+ * client's coordinates (GeoIP City data); the first one up answers. The order is precompiled per
+ * network (geo/classify.c); per query one trie walk. */
 #include "config.h"
 
 #include "dnsd/policy.h"

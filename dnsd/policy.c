@@ -15,9 +15,12 @@
 #include "dnsd/snap.h"
 
 static const struct pol_mode_ops *const modes[POL_MODES] = {
-    [POL_GEO] = &pol_geo_ops,           [POL_LATENCY] = &pol_latency_ops,
-    [POL_PROXIMITY] = &pol_proximity_ops, [POL_WEIGHTED] = &pol_weighted_ops,
-    [POL_FAILOVER] = &pol_failover_ops, [POL_ALL] = &pol_all_ops,
+    [POL_GEO] = &pol_geo_ops,
+    [POL_LATENCY] = &pol_latency_ops,
+    [POL_PROXIMITY] = &pol_proximity_ops,
+    [POL_WEIGHTED] = &pol_weighted_ops,
+    [POL_FAILOVER] = &pol_failover_ops,
+    [POL_ALL] = &pol_all_ops,
 };
 
 int pol_mode_parse(const char *text, enum pol_mode *out)
@@ -100,7 +103,7 @@ static bool candidates(struct pol_run *r)
         }
         if (!is_up(r, e)) {
             pol__trace(r, "  drop %s (%s): %s", e->target, region,
-                       st & POL_STATE_DRILL                     ? "down (drill)"
+                       st & POL_STATE_DRILL                      ? "down (drill)"
                        : (st & POL_STATE_MASK) == POL_STATE_DOWN ? "unhealthy"
                                                                  : "never probed (--unknown down)");
             continue;
@@ -163,7 +166,8 @@ static enum region_verdict try_region(struct pol_run *r, uint16_t region)
         /* dual stack: a region with no endpoint of the family is skipped, not answered
          * empty; one whose endpoints of the family are all drained or down is down */
         bool has_family = false;
-        for (uint32_t i = r->pool->region_first[region]; i < r->pool->region_first[region + 1]; i++) {
+        for (uint32_t i = r->pool->region_first[region]; i < r->pool->region_first[region + 1];
+             i++) {
             const struct pol_endpoint *e = &r->pool->eps[i];
             has_family |= e->enabled && (e->kind == r->family || e->kind == POL_EP_NAME);
         }
@@ -211,8 +215,7 @@ void pol__select_region(struct pol_run *r, enum geo_mode mode)
             for (uint16_t i = 0; i < rl.n; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                          r->s->regions[rl.regions[i]].name);
-            pol__trace(r, "  preference for this client: %s (same for the whole /%d)", list,
-                       depth);
+            pol__trace(r, "  preference for this client: %s (same for the whole /%d)", list, depth);
         }
         if (try_regions(r, rl.regions, rl.n, &any))
             return;
@@ -355,14 +358,21 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
                 const struct geo_client *client, struct pol_scratch *sc, const struct pol_trace *tr,
                 struct pol_decision *out)
 {
-    struct pol_run r = {.s = s, .p = p, .pool = p->pool, .client = client, .family = family,
-                        .use_health = true, .sc = sc, .tr = tr};
+    struct pol_run r = {.s = s,
+                        .p = p,
+                        .pool = p->pool,
+                        .client = client,
+                        .family = family,
+                        .use_health = true,
+                        .sc = sc,
+                        .tr = tr};
     out->ttl_s = p->ttl_s;
     out->scope = 0;
     bool has_family = run(&r);
     if (has_family && r.n == 0 && r.family_only) {
-        pol__trace(&r, "no region of the list has %s endpoints: no answer (NODATA), so "
-                       "dual-stack clients use the other family from the right region",
+        pol__trace(&r,
+                   "no region of the list has %s endpoints: no answer (NODATA), so "
+                   "dual-stack clients use the other family from the right region",
                    family_name(family));
     } else if (has_family && r.n == 0) {
         switch (p->fallback) {

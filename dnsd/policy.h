@@ -17,8 +17,15 @@
 
 struct snap;
 
-enum pol_mode { POL_GEO, POL_LATENCY, POL_PROXIMITY, POL_WEIGHTED, POL_FAILOVER, POL_ALL,
-                POL_MODES };
+enum pol_mode {
+    POL_GEO,
+    POL_LATENCY,
+    POL_PROXIMITY,
+    POL_WEIGHTED,
+    POL_FAILOVER,
+    POL_ALL,
+    POL_MODES
+};
 enum pol_fallback { POL_FALLBACK_FAIL_OPEN, POL_FALLBACK_POOL, POL_FALLBACK_NONE };
 enum pol_ep_kind { POL_EP_NAME = 0, POL_EP_V4 = 4, POL_EP_V6 = 6 };
 
@@ -46,8 +53,8 @@ struct pol_endpoint {
     uint16_t region; /* index into the snapshot's regions */
     uint32_t weight; /* 0: drained, never answered */
     uint32_t priority;
-    uint32_t state; /* index into the snapshot's endpoint states */
-    uint64_t key;   /* hash of pool and target: the sticky hash's endpoint half */
+    uint32_t state;      /* index into the snapshot's endpoint states */
+    uint64_t key;        /* hash of pool and target: the sticky hash's endpoint half */
     const uint8_t *addr; /* 4 or 16 bytes, or the host name in wire form */
     uint8_t addr_len;
     const char *target; /* as operators write it */
@@ -124,10 +131,10 @@ struct pol_run {
     bool use_health; /* false: fail-open, every endpoint counts as up */
     struct pol_scratch *sc;
     const struct pol_trace *tr;
-    uint32_t n;     /* candidates in sc->cand */
-    uint8_t scope;  /* what the answer depends on, in bits of the client address */
+    uint32_t n;       /* candidates in sc->cand */
+    uint8_t scope;    /* what the answer depends on, in bits of the client address */
     bool family_only; /* nothing chosen only because no region had the family */
-    bool degraded;  /* an endpoint of the pool is down or flapping: shorter TTL */
+    bool degraded;    /* an endpoint of the pool is down or flapping: shorter TTL */
 };
 
 struct pol_mode_ops {
@@ -139,8 +146,8 @@ struct pol_mode_ops {
     bool weighted;
 };
 
-extern const struct pol_mode_ops pol_geo_ops, pol_latency_ops, pol_proximity_ops,
-    pol_weighted_ops, pol_failover_ops, pol_all_ops;
+extern const struct pol_mode_ops pol_geo_ops, pol_latency_ops, pol_proximity_ops, pol_weighted_ops,
+    pol_failover_ops, pol_all_ops;
 
 /* Shared by the region modes: keeps the candidates of the first region of the list that
  * is up (enough of its endpoints healthy) and has candidates; all the pool's regions in

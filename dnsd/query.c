@@ -31,8 +31,8 @@
 /* What the EDNS OPT record of the query said. */
 struct edns {
     bool present;
-    bool nsid;       /* NSID requested */
-    bool ecs;        /* a client subnet was given (in the query context's client) */
+    bool nsid; /* NSID requested */
+    bool ecs;  /* a client subnet was given (in the query context's client) */
     bool do_bit;
     uint8_t version;
     uint16_t udp_size;
@@ -51,8 +51,7 @@ static inline void put16(uint8_t *p, uint16_t v)
 
 /* RFC 6891 §6.1: one OPT record, owner root; its options in RDATA. A client subnet
  * (RFC 7871) goes to *client. Returns 0 or GTM_EPARSE (then FORMERR). */
-static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e,
-                     struct geo_client *client)
+static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e, struct geo_client *client)
 {
     uint16_t cls, rdlen;
     uint32_t ttl;
@@ -161,8 +160,7 @@ static int answer_chaos(struct query_ctx *q, uint16_t qtype, bool *aa)
 /* Writes the OPT record (RFC 6891 §6.1.2): our UDP size, extended RCODE bits, the DO
  * bit echoed, NSID when asked for and configured, the client subnet with the answer's
  * scope (RFC 7871 §7.2.1). Fits: room was kept for it. */
-static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope,
-                    size_t cap)
+static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope, size_t cap)
 {
     uint8_t rdata[4 + DNSD_NSID_MAX + ECS_OPT_MAX];
     uint16_t rdlen = 0;
@@ -243,8 +241,9 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
         uint8_t name[DNAME_WIRE_MAX];
         size_t name_len;
         uint16_t type, cls;
-        readable = wire_rd_name_lower(&rd, i ? name : q->qname, i ? &name_len : &q->qname_len) == 0 &&
-                   wire_rd_u16(&rd, &type) == 0 && wire_rd_u16(&rd, &cls) == 0;
+        readable =
+            wire_rd_name_lower(&rd, i ? name : q->qname, i ? &name_len : &q->qname_len) == 0 &&
+            wire_rd_u16(&rd, &type) == 0 && wire_rd_u16(&rd, &cls) == 0;
         if (readable && i == 0) {
             qtype = type;
             qclass = cls;
@@ -284,8 +283,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
             if (!e.ecs)
                 client_from_peer(&q->client, peer);
             answer_in(&q->msg, s, qtype, &env, &r);
-        }
-        else if (qclass == CLASS_CH)
+        } else if (qclass == CLASS_CH)
             r.rcode = answer_chaos(q, qtype, &r.aa);
         else
             r.rcode = RCODE_REFUSED;

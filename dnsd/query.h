@@ -24,7 +24,7 @@
 /* Counters of one worker; summed across workers when reported. */
 struct query_stats {
     uint64_t queries, udp, tcp;
-    uint64_t dropped; /* too short to answer, or a response (QR set) */
+    uint64_t dropped;   /* too short to answer, or a response (QR set) */
     uint64_t rcode[17]; /* by RCODE, BADVERS (16) included */
     uint64_t truncated;
     uint64_t edns, nsid, ecs;

@@ -31,8 +31,8 @@ struct snap_rrset {
 };
 
 enum {
-    SNAP_NODE_APEX = 1 << 0, /* the zone's apex */
-    SNAP_NODE_CUT = 1 << 1,  /* a delegation point: NS below the apex */
+    SNAP_NODE_APEX = 1 << 0,        /* the zone's apex */
+    SNAP_NODE_CUT = 1 << 1,         /* a delegation point: NS below the apex */
     SNAP_NODE_PARENT_SIDE = 1 << 2, /* a parent's records at a child apex (parent_side) */
 };
 
@@ -79,9 +79,9 @@ struct snap_geo {
 
 /* Where a snapshot compile gets its GeoIP data and keeps its classifier. */
 struct snap_geo_source {
-    const struct geo_db *db;   /* NULL: no databases (every client maps to '*') */
-    uint64_t db_fingerprint;   /* identity of the database files */
-    struct snap_geo **cache;   /* the last classifier built (a reference), or NULL */
+    const struct geo_db *db; /* NULL: no databases (every client maps to '*') */
+    uint64_t db_fingerprint; /* identity of the database files */
+    struct snap_geo **cache; /* the last classifier built (a reference), or NULL */
 };
 
 struct snap {
@@ -136,15 +136,15 @@ struct snap_health {
         int64_t endpoint_id;
         uint32_t interval_ms;
         struct health_vote vote;
-    } *votes; /* by endpoint id */
+    } * votes; /* by endpoint id */
     size_t nvotes;
     struct snap_health_drill {
         int64_t region_id, endpoint_id, started_ms, until_ms;
-    } *drills;
+    } * drills;
     size_t ndrills;
     struct snap_health_drain {
         int64_t region_id, started_ms, until_ms;
-    } *drains;
+    } * drains;
     size_t ndrains;
 };
 

@@ -58,7 +58,7 @@ static uint32_t name_hash(const struct snap *s, const uint8_t *name, size_t len)
 }
 
 struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len,
-                                  const struct snap_zone *z)
+                                 const struct snap_zone *z)
 {
     struct snap_node *n = (struct snap_node *)snap_find(s, name, len);
     if (n)
@@ -75,8 +75,7 @@ struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len
 }
 
 /* The zone of the deepest apex at or above name: where its records belong. */
-static const struct snap_zone *deepest_zone(const struct snap *s, const uint8_t *name,
-                                            size_t len)
+static const struct snap_zone *deepest_zone(const struct snap *s, const uint8_t *name, size_t len)
 {
     for (size_t off = 0; off < len; off += name[off] + 1u) {
         const struct snap_node *n = snap_find(s, name + off, len - off);

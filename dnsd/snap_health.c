@@ -143,7 +143,8 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
         uint8_t old = atomic_load_explicit(&s->states[i], memory_order_relaxed);
         if (flipped(old, st))
             s->flipped_ms[i] = now_ms;
-        int64_t window = (int64_t)HEALTH_FLAP_INTERVALS * (interval ? interval : HEALTH_DEFAULT_INTERVAL_MS);
+        int64_t window =
+            (int64_t)HEALTH_FLAP_INTERVALS * (interval ? interval : HEALTH_DEFAULT_INTERVAL_MS);
         if (s->flipped_ms[i] && now_ms - s->flipped_ms[i] < window)
             st |= POL_STATE_FLAPPING;
         if (old == st)
@@ -158,8 +159,8 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
         uint32_t factor = 1000;
         for (size_t i = 0; i < h->ndrains; i++)
             if (h->drains[i].region_id == s->region_ids[r])
-                factor = health_drain_permille(h->drains[i].started_ms, h->drains[i].until_ms,
-                                               now_ms);
+                factor =
+                    health_drain_permille(h->drains[i].started_ms, h->drains[i].until_ms, now_ms);
         uint16_t old = atomic_load_explicit(&s->drain[r], memory_order_relaxed);
         if (old == factor)
             continue;

@@ -23,12 +23,12 @@ struct snap__traffic {
     struct {
         int64_t id;
         const char *name;
-    } *pools;
+    } * pools;
     size_t npools;
     struct tep {
         int64_t id, pool_id, region_id;
         struct pol_endpoint ep;
-    } *eps;
+    } * eps;
     size_t neps;
     struct store_policy *policies; /* strings in the arena */
     size_t npolicies;
@@ -268,8 +268,8 @@ static void build_pools(struct build *b, struct pol_pool *pools)
             e++;
         pools[p] = (struct pol_pool){t->pools[p].name, eps + first, (uint32_t)(e - first), NULL};
         if (pools[p].neps > POL_MAX_CANDIDATES) {
-            log_warn("pool %s has %u endpoints; only the first %d are answered from",
-                     pools[p].name, pools[p].neps, POL_MAX_CANDIDATES);
+            log_warn("pool %s has %u endpoints; only the first %d are answered from", pools[p].name,
+                     pools[p].neps, POL_MAX_CANDIDATES);
             pools[p].neps = POL_MAX_CANDIDATES;
         }
         /* where each region's endpoints start (they are sorted by region) */
@@ -313,14 +313,16 @@ static int build_policies(struct build *b, const struct pol_pool *pools, bool *m
         size_t len;
         const struct snap_zone *zone = snap__zone_by_id(b, sp->zone_id);
         if (!zone || dname_wire_from_key(sp->name, wire, &len) != 0 ||
-            pol_mode_parse(sp->mode, &p->mode) != 0 || !(p->pool = pool_by_id(b, pools, sp->pool_id))) {
+            pol_mode_parse(sp->mode, &p->mode) != 0 ||
+            !(p->pool = pool_by_id(b, pools, sp->pool_id))) {
             snprintf(b->msg, b->msglen, "policy %s: inconsistent in the store", sp->name);
             return GTM_ESTORE;
         }
         p->name = sp->name;
         p->ttl_s = sp->ttl_s;
-        p->answers = (uint16_t)(sp->answers ? sp->answers
-                                            : p->mode == POL_ALL ? POL_MAX_ANSWERS : 1);
+        p->answers = (uint16_t)(sp->answers          ? sp->answers
+                                : p->mode == POL_ALL ? POL_MAX_ANSWERS
+                                                     : 1);
         if (p->answers > POL_MAX_ANSWERS)
             p->answers = POL_MAX_ANSWERS;
         p->sticky = sp->sticky;
@@ -406,8 +408,8 @@ int snap__traffic_finish(struct build *b)
     /* the classifier's inputs, kept for explanations */
     struct geo_region_in *gregions = arena_zalloc(&s->arena, (t->nregions + 1) * sizeof *gregions);
     for (size_t r = 0; r < t->nregions; r++)
-        gregions[r] = (struct geo_region_in){t->regions[r].has_coords, t->regions[r].lat,
-                                             t->regions[r].lon};
+        gregions[r] =
+            (struct geo_region_in){t->regions[r].has_coords, t->regions[r].lat, t->regions[r].lon};
     s->geo_in = (struct geo_inputs){
         .regions = gregions,
         .nregions = t->nregions,

@@ -154,9 +154,9 @@ static void process(struct tcp_conn *c)
         size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
         if (c->in_len - pos < 2 + mlen)
             break;
-        size_t len = query_answer(&w->q, s, c->in + pos + 2, mlen,
-                                  (const struct sockaddr *)&c->peer, w->tcp_scratch,
-                                  sizeof w->tcp_scratch, true);
+        size_t len =
+            query_answer(&w->q, s, c->in + pos + 2, mlen, (const struct sockaddr *)&c->peer,
+                         w->tcp_scratch, sizeof w->tcp_scratch, true);
         if (len)
             queue_response(c, w->tcp_scratch, len);
         pos += 2 + mlen;

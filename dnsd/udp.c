@@ -92,9 +92,9 @@ static void on_readable(uv_poll_t *h, int status, int events)
         for (int i = 0; i < n; i++) {
             if (u->in[i].msg_hdr.msg_flags & MSG_TRUNC)
                 continue;
-            size_t len = query_answer(&w->q, s, u->queries[i], u->in[i].msg_len,
-                                      (const struct sockaddr *)&u->peers[i], u->responses[i], cap,
-                                      false);
+            size_t len =
+                query_answer(&w->q, s, u->queries[i], u->in[i].msg_len,
+                             (const struct sockaddr *)&u->peers[i], u->responses[i], cap, false);
             if (len == 0)
                 continue;
             struct msghdr *m = &u->out[k].msg_hdr;

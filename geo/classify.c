@@ -32,7 +32,7 @@ struct geo_classifier {
         uint32_t off;
         uint16_t n;
         uint32_t hash;
-    } *rlists;
+    } * rlists;
     size_t nrl, rl_slots_mask;
     uint32_t *rl_slots; /* interning table: id + 1, 0 empty */
 };
@@ -312,8 +312,7 @@ static uint32_t build(struct build *b, struct geo__rec rec, int depth, const str
     nov = k;
     if ((rec.type != GEO_REC_NODE && nov == 0) || depth == b->bits)
         return leaf_for(b, &rec, best);
-    if (rec.type == GEO_REC_NODE && nov == 0 && !best && rec.node == b->v4_start &&
-        b->have_v4_root)
+    if (rec.type == GEO_REC_NODE && nov == 0 && !best && rec.node == b->v4_start && b->have_v4_root)
         return b->v4_root; /* IPv4 inside IPv6 (::/96 and its aliases): built already */
     struct geo__rec child[2] = {rec, rec};
     if (rec.type == GEO_REC_NODE && geo__children(b->mmdb, rec.node, &child[0], &child[1]) != 0) {

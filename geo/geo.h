@@ -38,8 +38,7 @@ struct geo_db;
 
 /* Opens the .mmdb files (IPv4 and IPv6 data may be in separate files). Fails with a
  * message naming the file when one is missing or not a MaxMind DB. */
-int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg,
-                size_t msglen);
+int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg, size_t msglen);
 void geo_db_close(struct geo_db *db);
 /* Looks up addr (4 bytes for family 4, 16 for 6). Returns 0 with *loc and the network's
  * prefix length (*prefix, counted in the family's bits), or GTM_ENOTFOUND. */
@@ -48,16 +47,21 @@ int geo_db_lookup(const struct geo_db *db, int family, const uint8_t *addr, stru
 
 /* ---- the map: geo keys and what they say ---------------------------------------- */
 
-enum geo_key_kind { GEO_KEY_DEFAULT, GEO_KEY_CONTINENT, GEO_KEY_COUNTRY, GEO_KEY_SUBDIVISION,
-                    GEO_KEY_CIDR };
+enum geo_key_kind {
+    GEO_KEY_DEFAULT,
+    GEO_KEY_CONTINENT,
+    GEO_KEY_COUNTRY,
+    GEO_KEY_SUBDIVISION,
+    GEO_KEY_CIDR
+};
 
 /* A key of the geo map or the latency table, parsed. */
 struct geo_key {
     enum geo_key_kind kind;
-    char code[8];      /* "EU", "DE", "US-CA"; empty for default and CIDR */
-    int family;        /* CIDR: 4 or 6 */
-    uint8_t addr[16];  /* CIDR: the network, host bits zero */
-    int prefix;        /* CIDR: its length */
+    char code[8];     /* "EU", "DE", "US-CA"; empty for default and CIDR */
+    int family;       /* CIDR: 4 or 6 */
+    uint8_t addr[16]; /* CIDR: the network, host bits zero */
+    int prefix;       /* CIDR: its length */
 };
 
 /* Parses "*", "EU", "DE", "US-CA", "192.0.2.0/24", "2001:db8::/32" (the network must have
@@ -144,9 +148,9 @@ int geo_map_match(const struct geo_inputs *in, const struct geo_loc *loc, int fa
 #define GEO_V6_BITS_MAX 56
 
 struct geo_client {
-    int family;        /* 4 or 6 */
-    uint8_t addr[16];  /* bits past 'bits' are zero */
-    uint8_t bits;      /* how many bits of addr are known and used */
+    int family;       /* 4 or 6 */
+    uint8_t addr[16]; /* bits past 'bits' are zero */
+    uint8_t bits;     /* how many bits of addr are known and used */
     bool from_ecs;
     uint8_t source_prefix; /* ECS: the query's SOURCE PREFIX-LENGTH */
     uint8_t addr_sent[16]; /* ECS: the address as the query sent it, echoed back */

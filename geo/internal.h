@@ -31,8 +31,7 @@ struct geo__rec {
 int geo__root(const struct geo_db *db, int family, const MMDB_s **mmdb, struct geo__rec *root,
               int *bits);
 /* The two branches of node. Returns 0 or GTM_ESTORE for a corrupt tree. */
-int geo__children(const MMDB_s *mmdb, uint32_t node, struct geo__rec *left,
-                  struct geo__rec *right);
+int geo__children(const MMDB_s *mmdb, uint32_t node, struct geo__rec *left, struct geo__rec *right);
 /* Reads the location of a data record, in either layout. */
 void geo__loc_of(MMDB_entry_s *entry, struct geo_loc *loc);
 

@@ -99,16 +99,12 @@ void geo_key_format(const struct geo_key *key, char *out, size_t outlen)
 {
     char host[INET6_ADDRSTRLEN];
     switch (key->kind) {
-    case GEO_KEY_DEFAULT:
-        snprintf(out, outlen, "*");
-        break;
+    case GEO_KEY_DEFAULT: snprintf(out, outlen, "*"); break;
     case GEO_KEY_CIDR:
         inet_ntop(key->family == 4 ? AF_INET : AF_INET6, key->addr, host, sizeof host);
         snprintf(out, outlen, "%s/%d", host, key->prefix);
         break;
-    default:
-        snprintf(out, outlen, "%s", key->code);
-        break;
+    default: snprintf(out, outlen, "%s", key->code); break;
     }
 }
 
@@ -127,19 +123,15 @@ int geo_key_score(const struct geo_key *k, const struct geo_loc *loc, int family
                   const uint8_t *addr)
 {
     switch (k->kind) {
-    case GEO_KEY_CIDR:
-        return addr && cidr_covers(k, family, addr) ? 4 * 256 + k->prefix : -1;
+    case GEO_KEY_CIDR: return addr && cidr_covers(k, family, addr) ? 4 * 256 + k->prefix : -1;
     case GEO_KEY_SUBDIVISION:
         return loc && loc->subdivision[0] && strncmp(k->code, loc->country, 2) == 0 &&
                        strcmp(k->code + 3, loc->subdivision) == 0
                    ? 3 * 256
                    : -1;
-    case GEO_KEY_COUNTRY:
-        return loc && strcmp(k->code, loc->country) == 0 ? 2 * 256 : -1;
-    case GEO_KEY_CONTINENT:
-        return loc && strcmp(k->code, loc->continent) == 0 ? 256 : -1;
-    case GEO_KEY_DEFAULT:
-        return 0;
+    case GEO_KEY_COUNTRY: return loc && strcmp(k->code, loc->country) == 0 ? 2 * 256 : -1;
+    case GEO_KEY_CONTINENT: return loc && strcmp(k->code, loc->continent) == 0 ? 256 : -1;
+    case GEO_KEY_DEFAULT: return 0;
     }
     return -1;
 }

@@ -82,8 +82,7 @@ void geo__loc_of(MMDB_entry_s *e, struct geo_loc *loc)
     upper(loc->subdivision);
     loc->has_coords = (get_double(e, &loc->lat, lat) && get_double(e, &loc->lon, lon)) ||
                       (get_double(e, &loc->lat, flat_lat) && get_double(e, &loc->lon, flat_lon));
-    if (loc->has_coords &&
-        (loc->lat < -90 || loc->lat > 90 || loc->lon < -180 || loc->lon > 180))
+    if (loc->has_coords && (loc->lat < -90 || loc->lat > 90 || loc->lon < -180 || loc->lon > 180))
         loc->has_coords = false;
 }
 
@@ -105,8 +104,7 @@ static void rec_of(const MMDB_s *mmdb, uint64_t value, uint8_t type, MMDB_entry_
     }
 }
 
-int geo__children(const MMDB_s *mmdb, uint32_t node, struct geo__rec *left,
-                  struct geo__rec *right)
+int geo__children(const MMDB_s *mmdb, uint32_t node, struct geo__rec *left, struct geo__rec *right)
 {
     MMDB_search_node_s n;
     if (MMDB_read_node((MMDB_s *)mmdb, node, &n) != MMDB_SUCCESS ||
@@ -150,8 +148,7 @@ static int find_ipv4_start(const MMDB_s *mmdb, uint32_t *out)
 
 /* ---- open and look up ---------------------------------------------------------------- */
 
-int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg,
-                size_t msglen)
+int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg, size_t msglen)
 {
     struct geo_db *db = xcalloc(1, sizeof *db);
     int rc = 0;

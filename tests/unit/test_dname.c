@@ -64,8 +64,8 @@ static void test_wire_errors(void **state)
 static void test_canonical_order(void **state)
 {
     (void)state;
-    const char *names[] = {"example.",      "a.example.",         "yljkjljk.a.example.",
-                           "Z.a.example.",  "zABC.a.EXAMPLE.",    "z.example.",
+    const char *names[] = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                           "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
                            "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
     uint8_t w[9][DNAME_WIRE_MAX];
     size_t len;

@@ -15,9 +15,15 @@ static void test_keys(void **state)
     struct geo_key k;
     char text[64];
     const char *ok[][2] = {
-        {"*", "*"},         {"eu", "EU"},           {"DE", "DE"},
-        {"us-ca", "US-CA"}, {"GB-ENG", "GB-ENG"},    {"192.0.2.0/24", "192.0.2.0/24"},
-        {"10.0.0.0/8", "10.0.0.0/8"}, {"2001:DB8::/32", "2001:db8::/32"}, {"0.0.0.0/0", "0.0.0.0/0"},
+        {"*", "*"},
+        {"eu", "EU"},
+        {"DE", "DE"},
+        {"us-ca", "US-CA"},
+        {"GB-ENG", "GB-ENG"},
+        {"192.0.2.0/24", "192.0.2.0/24"},
+        {"10.0.0.0/8", "10.0.0.0/8"},
+        {"2001:DB8::/32", "2001:db8::/32"},
+        {"0.0.0.0/0", "0.0.0.0/0"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         assert_int_equal(geo_key_parse(ok[i][0], &k), 0);
@@ -28,8 +34,8 @@ static void test_keys(void **state)
     assert_int_equal(k.kind, GEO_KEY_CONTINENT);
     assert_int_equal(geo_key_parse("DE", &k), 0);
     assert_int_equal(k.kind, GEO_KEY_COUNTRY);
-    const char *bad[] = {"", "E", "EUR", "ZZ", "192.0.2.1/24", "192.0.2.0/33", "10/8", "x-ca",
-                         "US-", "US-CALIF", "2001:db8::/129", "::1/"};
+    const char *bad[] = {"",     "E",    "EUR", "ZZ",       "192.0.2.1/24",   "192.0.2.0/33",
+                         "10/8", "x-ca", "US-", "US-CALIF", "2001:db8::/129", "::1/"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (geo_key_parse(bad[i], &k) == 0)
             fail_msg("'%s' parsed as a key", bad[i]);
@@ -66,12 +72,12 @@ static void test_ecs(void **state)
     assert_int_equal(c.bits, 0);
     /* RFC 7871 §6: malformed */
     const uint8_t *bad[] = {
-        (const uint8_t *)"\0\3\0\0",          /* family 3 */
+        (const uint8_t *)"\0\3\0\0",            /* family 3 */
         (const uint8_t *)"\0\1\41\0\1\2\3\4\5", /* /33 */
-        (const uint8_t *)"\0\1\30\0\1\2",     /* /24 with 2 bytes */
-        (const uint8_t *)"\0\1\30\0\1\2\3\4", /* /24 with 4 bytes */
-        (const uint8_t *)"\0\1\27\0\1\2\3",   /* /23 with the 24th bit set */
-        (const uint8_t *)"\0\1\30\1\1\2\3",   /* scope 1 in a query */
+        (const uint8_t *)"\0\1\30\0\1\2",       /* /24 with 2 bytes */
+        (const uint8_t *)"\0\1\30\0\1\2\3\4",   /* /24 with 4 bytes */
+        (const uint8_t *)"\0\1\27\0\1\2\3",     /* /23 with the 24th bit set */
+        (const uint8_t *)"\0\1\30\1\1\2\3",     /* scope 1 in a query */
     };
     const size_t bad_len[] = {4, 9, 6, 8, 7, 7};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -114,8 +120,8 @@ static struct geo_classifier *classifier(const char *const *entries, size_t n, s
         }
         map[i].regions = lists[i];
     }
-    *in_out = (struct geo_inputs){.regions = regions, .nregions = nregions, .map = map,
-                                  .nmap = n, .db = db};
+    *in_out = (struct geo_inputs){
+        .regions = regions, .nregions = nregions, .map = map, .nmap = n, .db = db};
     for (int m = 0; m < GEO_MODES; m++)
         in_out->modes[m] = true;
     struct geo_classifier *c = NULL;
@@ -170,8 +176,8 @@ static char *fixture(const char *dir, const char *spec_text)
     char *spec = unit_write_file(dir, "spec.json", spec_text);
     char *out = malloc(512);
     snprintf(out, 512, "%s/geo.mmdb", dir);
-    snprintf(cmd, sizeof cmd, "perl '%s/tests/geoip/make-mmdb.pl' '%s' '%s'", src ? src : ".",
-             spec, out);
+    snprintf(cmd, sizeof cmd, "perl '%s/tests/geoip/make-mmdb.pl' '%s' '%s'", src ? src : ".", spec,
+             out);
     assert_int_equal(system(cmd), 0);
     free(spec);
     return out;
@@ -216,8 +222,7 @@ static void test_db_and_classifier(void **state)
     /* regions: 0 london, 1 frankfurt, 2 san francisco, 3 no coordinates */
     struct geo_region_in regions[4] = {
         {true, 51.5, -0.1}, {true, 50.1, 8.7}, {true, 37.8, -122.4}, {false, 0, 0}};
-    const char *entries[] = {"*=3", "EU=1,0", "GB=0,1", "US-CA=2", "NA=2,0",
-                             "81.2.70.0/25=3"};
+    const char *entries[] = {"*=3", "EU=1,0", "GB=0,1", "US-CA=2", "NA=2,0", "81.2.70.0/25=3"};
     struct geo_inputs in;
     struct geo_classifier *c = classifier(entries, 6, db, regions, 4, &in);
     assert_int_equal(first_region(c, GEO_MODE_GEO, "81.2.69.160", &prefix), 0);
@@ -230,13 +235,14 @@ static void test_db_and_classifier(void **state)
     assert_int_equal(first_region(c, GEO_MODE_GEO, "89.160.20.1", &prefix), 1);
     assert_int_equal(first_region(c, GEO_MODE_GEO, "192.0.2.1", &prefix), 2);
     assert_int_equal(first_region(c, GEO_MODE_GEO, "198.51.100.1", &prefix), 2); /* NA */
-    assert_int_equal(first_region(c, GEO_MODE_GEO, "203.0.113.1", &prefix), 3); /* * */
+    assert_int_equal(first_region(c, GEO_MODE_GEO, "203.0.113.1", &prefix), 3);  /* * */
     assert_int_equal(first_region(c, GEO_MODE_GEO, "2001:db8:1::1", &prefix), 1);
     /* an IPv4 client seen through the IPv4-mapped IPv6 alias */
     assert_int_equal(first_region(c, GEO_MODE_GEO, "::ffff:81.2.69.160", &prefix), 0);
     /* proximity: nearest first */
     assert_int_equal(first_region(c, GEO_MODE_PROXIMITY, "89.160.20.1", &prefix), 1);
-    assert_int_equal(first_region(c, GEO_MODE_PROXIMITY, "198.51.100.1", &prefix), 2); /* NY: SF is nearer than London */
+    assert_int_equal(first_region(c, GEO_MODE_PROXIMITY, "198.51.100.1", &prefix),
+                     2); /* NY: SF is nearer than London */
     assert_int_equal(first_region(c, GEO_MODE_PROXIMITY, "81.2.69.1", &prefix), 0);
     /* no coordinates: the geo map decides */
     assert_int_equal(first_region(c, GEO_MODE_PROXIMITY, "203.0.113.1", &prefix), 3);

@@ -18,11 +18,10 @@ struct fixture {
 };
 
 /* The SOA RDATA of "ns1.example.com. host.example.com. 7 3600 900 1209600 300". */
-static const uint8_t soa_wire[] = {3,   'n', 's', '1', 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e',
-                                   3,   'c', 'o', 'm', 0,   4,   'h', 'o', 's', 't', 7,   'e',
-                                   'x', 'a', 'm', 'p', 'l', 'e', 3,   'c', 'o', 'm', 0,   0,
-                                   0,   0,   7,   0,   0,   14,  16,  0,   0,   3,   132, 0,
-                                   18,  117, 0,   0,   0,   1,   44};
+static const uint8_t soa_wire[] = {
+    3,   'n', 's', '1', 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,   'c', 'o', 'm', 0, 4, 'h',
+    'o', 's', 't', 7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,   'c', 'o', 'm', 0,   0, 0, 0,
+    7,   0,   0,   14,  16,  0,   0,   3,   132, 0,   18,  117, 0,   0,   0,   1,   44};
 static const char soa_text[] = "ns1.example.com. host.example.com. 7 3600 900 1209600 300";
 static const uint8_t a_wire[] = {192, 0, 2, 1};
 
@@ -217,9 +216,9 @@ static void test_serial(void **state)
     assert_int_equal(s, 2026112402u);
     /* the text form follows the wire form */
     sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, "SELECT rdata FROM records WHERE type = 6", -1,
-                                        &stmt, NULL),
-                     0);
+    assert_int_equal(
+        sqlite3_prepare_v2(f->st->db, "SELECT rdata FROM records WHERE type = 6", -1, &stmt, NULL),
+        0);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     assert_string_equal(sqlite3_column_text(stmt, 0),
                         "ns1.example.com. host.example.com. 2026112402 3600 900 1209600 300");

@@ -60,8 +60,8 @@ static void test_directives_and_entries(void **state)
                                &s, err, sizeof err),
                      0);
     assert_int_equal(s.n, 6);
-    assert_string_equal(s.lines[0],
-                        "example.com.\t3600\tIN\tSOA\tns1.example.com. host.example.com. 1 2 3 4 5");
+    assert_string_equal(
+        s.lines[0], "example.com.\t3600\tIN\tSOA\tns1.example.com. host.example.com. 1 2 3 4 5");
     assert_string_equal(s.lines[1], "example.com.\t3600\tIN\tNS\tns1.example.com.");
     assert_string_equal(s.lines[2],
                         "www.example.com.\t60\tIN\tTXT\t\"semi;colon\" \"paren(\" \"quo\\\"te\"");
