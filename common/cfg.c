@@ -9,6 +9,7 @@
 
 #include "common/cfg.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 
 #define CFG_LINE_MAX 4096
@@ -249,4 +250,56 @@ void cfg_free(const struct cfg_opt *table, void *cfg)
             cfg_list_free(field(cfg, o));
         }
     }
+}
+
+int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **argv)
+{
+    bool help = false, version = false, check = false;
+    char *config_path = NULL, err[512] = "";
+    struct cfg_list given = {0};
+    enum log_level level;
+    int rc = 2;
+    const char *env_db = getenv("GTM_DB");
+    char **db = (char **)((char *)cfg + p->db_offset);
+    char **log_level = (char **)((char *)cfg + p->log_level_offset);
+    cfg_defaults(p->table, cfg);
+    if (env_db && *env_db) {
+        free(*db);
+        *db = xstrdup(env_db);
+    }
+    if (cfg_parse_args(p->table, cfg, argc, argv, &help, &version, &check, &config_path, &given,
+                       err, sizeof err) != 0)
+        goto bad;
+    if (help || version) {
+        if (help)
+            p->usage(stdout);
+        else
+            printf("%s (gtm) %s\n", p->name, PACKAGE_VERSION);
+        rc = 0;
+        goto out;
+    }
+    if ((config_path &&
+         cfg_parse_file(p->table, cfg, config_path, &given, err, sizeof err) != 0) ||
+        p->finish(cfg, err, sizeof err) != 0)
+        goto bad;
+    if (log_level_parse(*log_level, &level) != 0) {
+        snprintf(err, sizeof err, "--log-level: '%s' is not debug, info, warn or error",
+                 *log_level);
+        goto bad;
+    }
+    log_level_set(level);
+    if (check) {
+        printf("%s: configuration OK%s%s\n", p->name, config_path ? " in " : "",
+               config_path ? config_path : "");
+        rc = 0;
+        goto out;
+    }
+    rc = -1; /* go on */
+    goto out;
+bad:
+    fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", p->name, err, p->name);
+out:
+    free(config_path);
+    cfg_list_free(&given);
+    return rc;
 }

@@ -49,6 +49,23 @@ int cfg_parse_args(const struct cfg_opt *table, void *cfg, int argc, char **argv
                    char *err, size_t errlen);
 /* Prints the options, their defaults and help. */
 void cfg_usage(const struct cfg_opt *table, FILE *f);
+/* A daemon's options, as cfg_program_load() reads them. */
+struct cfg_program {
+    const char *name; /* "gtm-dnsd", for messages */
+    const struct cfg_opt *table;
+    void (*usage)(FILE *f); /* --help */
+    /* derives and checks what the table cannot; 0 or GTM_EPARSE with err */
+    int (*finish)(void *cfg, char *err, size_t errlen);
+    size_t db_offset;        /* of its char *db: $GTM_DB replaces the default */
+    size_t log_level_offset; /* of its char *log_level: applied with log_level_set() */
+};
+
+/* Everything before a daemon starts: defaults, $GTM_DB, the command line, --config,
+ * the finish step and the log level; --help, --version and --check-config are answered
+ * here. Returns -1 to go on, else the exit status (0 after --help; 2 and a message on
+ * stderr for a mistake). */
+int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **argv);
+
 /* Frees the strings and lists the config owns. */
 void cfg_free(const struct cfg_opt *table, void *cfg);
 void cfg_list_free(struct cfg_list *l);

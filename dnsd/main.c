@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,57 +84,19 @@ static void on_usr1(uv_signal_t *h, int signum)
     log_stats(h->data, "");
 }
 
-static int parse_options(struct dnsd *d, int argc, char **argv)
+static int finish(void *cfg, char *err, size_t errlen)
 {
-    bool help = false, version = false, check = false;
-    char *config_path = NULL, err[512] = "";
-    struct cfg_list given = {0};
-    enum log_level level;
-    int rc = 2;
-    cfg_defaults(dnsd_cfg_table, &d->cfg);
-    if (getenv("GTM_DB") && *getenv("GTM_DB")) {
-        free(d->cfg.db);
-        d->cfg.db = xstrdup(getenv("GTM_DB"));
-    }
-    if (cfg_parse_args(dnsd_cfg_table, &d->cfg, argc, argv, &help, &version, &check, &config_path,
-                       &given, err, sizeof err) != 0)
-        goto bad;
-    if (help) {
-        usage(stdout);
-        rc = 0;
-        goto out;
-    }
-    if (version) {
-        printf("gtm-dnsd (gtm) %s\n", PACKAGE_VERSION);
-        rc = 0;
-        goto out;
-    }
-    if (config_path &&
-        cfg_parse_file(dnsd_cfg_table, &d->cfg, config_path, &given, err, sizeof err) != 0)
-        goto bad;
-    if (dnsd_cfg_finish(&d->cfg, err, sizeof err) != 0)
-        goto bad;
-    if (log_level_parse(d->cfg.log_level, &level) != 0) {
-        snprintf(err, sizeof err, "--log-level: '%s' is not debug, info, warn or error",
-                 d->cfg.log_level);
-        goto bad;
-    }
-    log_level_set(level);
-    if (check) {
-        printf("gtm-dnsd: configuration OK%s%s\n", config_path ? " in " : "",
-               config_path ? config_path : "");
-        rc = 0;
-        goto out;
-    }
-    rc = -1; /* go on */
-    goto out;
-bad:
-    fprintf(stderr, "gtm-dnsd: %s\nRun 'gtm-dnsd --help' for the options.\n", err);
-out:
-    free(config_path);
-    cfg_list_free(&given);
-    return rc;
+    return dnsd_cfg_finish(cfg, err, errlen);
 }
+
+static const struct cfg_program program = {
+    .name = "gtm-dnsd",
+    .table = dnsd_cfg_table,
+    .usage = usage,
+    .finish = finish,
+    .db_offset = offsetof(struct dnsd_cfg, db),
+    .log_level_offset = offsetof(struct dnsd_cfg, log_level),
+};
 
 /* Everything after the options; returns the exit status. */
 static int run(struct dnsd *d)
@@ -246,7 +209,7 @@ int main(int argc, char **argv)
 {
     static struct dnsd d;
     log_open("gtm-dnsd", false);
-    int rc = parse_options(&d, argc, argv);
+    int rc = cfg_program_load(&program, &d.cfg, argc, argv);
     if (rc < 0) {
         if (d.cfg.syslog)
             log_open("gtm-dnsd", true);

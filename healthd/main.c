@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,57 +88,19 @@ static void on_usr1(uv_signal_t *sig, int signum)
              sched_checks_count(&h->sched));
 }
 
-static int parse_options(struct healthd *h, int argc, char **argv)
+static int finish(void *cfg, char *err, size_t errlen)
 {
-    bool help = false, version = false, check = false;
-    char *config_path = NULL, err[512] = "";
-    struct cfg_list given = {0};
-    enum log_level level;
-    int rc = 2;
-    cfg_defaults(healthd_cfg_table, &h->cfg);
-    if (getenv("GTM_DB") && *getenv("GTM_DB")) {
-        free(h->cfg.db);
-        h->cfg.db = xstrdup(getenv("GTM_DB"));
-    }
-    if (cfg_parse_args(healthd_cfg_table, &h->cfg, argc, argv, &help, &version, &check,
-                       &config_path, &given, err, sizeof err) != 0)
-        goto bad;
-    if (help) {
-        usage(stdout);
-        rc = 0;
-        goto out;
-    }
-    if (version) {
-        printf("gtm-healthd (gtm) %s\n", PACKAGE_VERSION);
-        rc = 0;
-        goto out;
-    }
-    if (config_path &&
-        cfg_parse_file(healthd_cfg_table, &h->cfg, config_path, &given, err, sizeof err) != 0)
-        goto bad;
-    if (healthd_cfg_finish(&h->cfg, err, sizeof err) != 0)
-        goto bad;
-    if (log_level_parse(h->cfg.log_level, &level) != 0) {
-        snprintf(err, sizeof err, "--log-level: '%s' is not debug, info, warn or error",
-                 h->cfg.log_level);
-        goto bad;
-    }
-    log_level_set(level);
-    if (check) {
-        printf("gtm-healthd: configuration OK%s%s\n", config_path ? " in " : "",
-               config_path ? config_path : "");
-        rc = 0;
-        goto out;
-    }
-    rc = -1; /* go on */
-    goto out;
-bad:
-    fprintf(stderr, "gtm-healthd: %s\nRun 'gtm-healthd --help' for the options.\n", err);
-out:
-    free(config_path);
-    cfg_list_free(&given);
-    return rc;
+    return healthd_cfg_finish(cfg, err, errlen);
 }
+
+static const struct cfg_program program = {
+    .name = "gtm-healthd",
+    .table = healthd_cfg_table,
+    .usage = usage,
+    .finish = finish,
+    .db_offset = offsetof(struct healthd_cfg, db),
+    .log_level_offset = offsetof(struct healthd_cfg, log_level),
+};
 
 /* Counts the states the checks start from, for the ready line. */
 static void count_states(const struct writer_checks *set, size_t n[3])
@@ -245,7 +208,7 @@ int main(int argc, char **argv)
 {
     static struct healthd h;
     log_open("gtm-healthd", false);
-    int rc = parse_options(&h, argc, argv);
+    int rc = cfg_program_load(&program, &h.cfg, argc, argv);
     if (rc < 0) {
         if (h.cfg.syslog)
             log_open("gtm-healthd", true);
