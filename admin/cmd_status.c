@@ -26,7 +26,7 @@ static const char *rtt_text(int64_t rtt_us, char *buf, size_t len)
 }
 
 /* The newest change, the freshest round trip and the reason of the newest down report
- * among an endpoint's fresh reports. */
+ * among the reports that decide: the fresh ones, or all when none is fresh. */
 struct fresh {
     const struct hview_vote *changed, *probed, *down;
 };
@@ -34,9 +34,12 @@ struct fresh {
 static struct fresh fresh_of(const struct hview *v, const struct hview_ep *e)
 {
     struct fresh f = {0};
+    bool any_fresh = false;
+    for (size_t i = 0; i < e->nvotes; i++)
+        any_fresh |= hview_vote_is_fresh(v, e, &e->votes[i]);
     for (size_t i = 0; i < e->nvotes; i++) {
         const struct hview_vote *vote = &e->votes[i];
-        if (!hview_vote_is_fresh(v, e, vote))
+        if (any_fresh && !hview_vote_is_fresh(v, e, vote))
             continue;
         if (!f.changed || vote->since_ms > f.changed->since_ms)
             f.changed = vote;
@@ -146,10 +149,10 @@ const struct cli_cmd cmd_status = {
     .summary = "show the health of every endpoint, or of one pool's, as answers use it",
     .help = "One line per endpoint, by pool and target, decided as gtm-dnsd decides it:\n"
             "  REGION   where it is\n"
-            "  STATE    down when most fresh reports say down, else up; unknown when no\n"
-            "           vantage point reported within 3 check intervals; 'down (drill)'\n"
-            "           while a drill forces it down\n"
-            "  SINCE    when that began: the newest change of a fresh report, or the drill\n"
+            "  STATE    down when most fresh reports say down, else up; when no vantage\n"
+            "           point reported within 3 check intervals, the last reports decide;\n"
+            "           unknown when never probed; 'down (drill)' while a drill forces it\n"
+            "  SINCE    when that began: the newest change of a deciding report, or the drill\n"
             "  RTT      round trip of the latest probe\n"
             "  REASON   why it is down\n"
             "  DRILL    the drill on it or its region, and until when (UTC)\n"

@@ -161,9 +161,8 @@ enum pol_state hview_quorum(const struct hview *v, const struct hview_ep *e)
 bool hview_vote_is_fresh(const struct hview *v, const struct hview_ep *e,
                          const struct hview_vote *vote)
 {
-    /* a quorum of one report is unknown exactly when that report is stale */
     struct health_vote one = vote_of(vote);
-    return health_quorum(&one, 1, e->interval_ms, v->now_ms) != POL_STATE_UNKNOWN;
+    return health_vote_fresh(&one, e->interval_ms, v->now_ms);
 }
 
 const struct hview_drill *hview_drill_of(const struct hview *v, const struct hview_ep *e)

@@ -322,6 +322,12 @@ int store_drill_add(struct store *st, const struct store_drill *d, int64_t *id_o
 int store_drill_rm(struct store *st, int64_t region_id, int64_t endpoint_id, int *removed);
 int store_drill_foreach(struct store *st, store_drill_fn fn, void *arg);
 
+/* Ends the drills whose time ran out by now_ms (inside the caller's transaction): each
+ * endpoint they forced down gets an event, from "down (drill)" to what vantage point
+ * vantage sees of it, and the drills are removed. *ended gets how many. Any writer may
+ * call it; gtm-healthd does, every second. */
+int store_drill_expire(struct store *st, int64_t now_ms, const char *vantage, int *ended);
+
 /* Starts (or restarts) draining a region between started_ms and until_ms. */
 int store_drain_set(struct store *st, const struct store_drain *d);
 int store_drain_rm(struct store *st, int64_t region_id, int *removed);
@@ -331,12 +337,18 @@ int store_drain_foreach(struct store *st, store_drain_fn fn, void *arg);
  * records, traffic, checks), and not for health, drills or drains. */
 int store_generation(struct store *st, int64_t *out);
 
+/* An endpoint's latest flip between up and down, as the events recorded it. */
+typedef int (*store_flip_fn)(void *arg, int64_t endpoint_id, int64_t ts_ms);
+
 /* What gtm-dnsd applies in place between snapshots, in one read transaction: every
- * state of every vantage point, the drills and the drains. */
+ * state of every vantage point, the drills, the drains, and each endpoint's latest
+ * up/down flip since flips_since_ms (by endpoint id). */
 struct store_health_fns {
     store_health_fn health;
     store_drill_fn drill;
     store_drain_fn drain;
+    store_flip_fn flip;
+    int64_t flips_since_ms;
 };
 int store_health_read(struct store *st, const struct store_health_fns *fns, void *arg,
                       int64_t *generation_out);

@@ -374,6 +374,34 @@ int store_drill_foreach(struct store *st, store_drill_fn fn, void *arg)
     return rc ? rc : store__each_row(st, stmt, drill_row, &e, "listing drills");
 }
 
+int store_drill_expire(struct store *st, int64_t now_ms, const char *vantage, int *ended)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(
+        st,
+        "INSERT INTO health_events(ts, endpoint_id, target, vantage, old, new, reason) "
+        "SELECT d.until, e.id, p.name || '/' || e.target, 'drill', 'down (drill)', "
+        " coalesce((SELECT state FROM health WHERE endpoint_id = e.id AND vantage = ?2), "
+        "          'unknown'), "
+        " 'drill expired' || CASE WHEN d.reason != '' THEN ': ' || d.reason ELSE '' END "
+        "FROM drills d JOIN endpoints e ON e.id = d.endpoint_id OR e.region_id = d.region_id "
+        "JOIN pools p ON p.id = e.pool_id WHERE d.until IS NOT NULL AND d.until <= ?1",
+        &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_text(stmt, 2, vantage, -1, SQLITE_STATIC);
+    if ((rc = store__step_done(st, stmt, "recording expired drills")))
+        return rc;
+    if ((rc = store__prepare(st, "DELETE FROM drills WHERE until IS NOT NULL AND until <= ?1",
+                             &stmt)))
+        return rc;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    if ((rc = store__step_done(st, stmt, "ending expired drills")) == 0)
+        *ended = sqlite3_changes(st->db);
+    return rc;
+}
+
 int store_drain_set(struct store *st, const struct store_drain *d)
 {
     sqlite3_stmt *stmt = NULL;
@@ -441,6 +469,34 @@ int store_generation(struct store *st, int64_t *out)
     return rc;
 }
 
+struct flip_each {
+    store_flip_fn fn;
+    void *arg;
+};
+
+static int flip_row(sqlite3_stmt *stmt, void *ctx)
+{
+    struct flip_each *e = ctx;
+    return e->fn(e->arg, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1));
+}
+
+/* Each endpoint's latest flip between up and down since since_ms. */
+static int flips_read(struct store *st, int64_t since_ms, store_flip_fn fn, void *arg)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct flip_each e = {fn, arg};
+    int rc = store__prepare(st,
+                            "SELECT endpoint_id, max(ts) FROM health_events WHERE ts >= ?1 "
+                            "AND endpoint_id IS NOT NULL AND old IN ('up', 'down') "
+                            "AND new IN ('up', 'down') AND old != new "
+                            "GROUP BY endpoint_id ORDER BY endpoint_id",
+                            &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, since_ms);
+    return store__each_row(st, stmt, flip_row, &e, "reading flips");
+}
+
 int store_health_read(struct store *st, const struct store_health_fns *fns, void *arg,
                       int64_t *generation_out)
 {
@@ -453,6 +509,8 @@ int store_health_read(struct store *st, const struct store_health_fns *fns, void
         rc = store_drill_foreach(st, fns->drill, arg);
     if (rc == 0 && fns->drain)
         rc = store_drain_foreach(st, fns->drain, arg);
+    if (rc == 0 && fns->flip)
+        rc = flips_read(st, fns->flips_since_ms, fns->flip, arg);
     store_tx_end(st, false);
     return rc;
 }

@@ -3,19 +3,30 @@
 
 #include "dnsd/health.h"
 
+bool health_vote_fresh(const struct health_vote *vote, uint32_t interval_ms, int64_t now_ms)
+{
+    int64_t interval = interval_ms ? interval_ms : HEALTH_DEFAULT_INTERVAL_MS;
+    return now_ms - vote->vantage_seen_ms <= HEALTH_FRESH_INTERVALS * interval;
+}
+
 enum pol_state health_quorum(const struct health_vote *votes, size_t n, uint32_t interval_ms,
                              int64_t now_ms)
 {
-    int64_t interval = interval_ms ? interval_ms : HEALTH_DEFAULT_INTERVAL_MS;
-    size_t fresh = 0, down = 0;
+    size_t fresh = 0, down = 0, stale_down = 0;
     for (size_t i = 0; i < n; i++) {
-        if (now_ms - votes[i].vantage_seen_ms > HEALTH_FRESH_INTERVALS * interval)
-            continue; /* that vantage point stopped reporting */
+        if (!health_vote_fresh(&votes[i], interval_ms, now_ms)) {
+            stale_down += !votes[i].up; /* that vantage point stopped reporting */
+            continue;
+        }
         fresh++;
         down += !votes[i].up;
     }
-    if (fresh == 0)
-        return POL_STATE_UNKNOWN;
+    if (fresh == 0) {
+        if (n == 0)
+            return POL_STATE_UNKNOWN;
+        fresh = n; /* nobody reports now: keep to what was last known */
+        down = stale_down;
+    }
     return down * 2 > fresh ? POL_STATE_DOWN : POL_STATE_UP;
 }
 

@@ -12,7 +12,8 @@
 #include "dnsd/policy.h"
 
 /* A report counts while its vantage point reported within this many check intervals;
- * a gtm-healthd that stops (killed, cut off) ages out of the quorum after it. */
+ * a gtm-healthd that stops (killed, cut off) ages out of the quorum after it, as long
+ * as another vantage point still reports. */
 #define HEALTH_FRESH_INTERVALS 3
 /* The interval assumed for an endpoint without a check (the check default). */
 #define HEALTH_DEFAULT_INTERVAL_MS 10000
@@ -32,8 +33,13 @@ struct health_vote {
     int64_t vantage_seen_ms; /* when that vantage point last reported at all */
 };
 
+/* Does a report count in the quorum: did its vantage point report within
+ * HEALTH_FRESH_INTERVALS check intervals of now_ms? */
+bool health_vote_fresh(const struct health_vote *vote, uint32_t interval_ms, int64_t now_ms);
+
 /* The state answers use: DOWN when a majority of the fresh reports say down, UP
- * otherwise, UNKNOWN without a fresh report. */
+ * otherwise. When no report is fresh (every vantage point stopped: a restarting
+ * gtm-healthd), the last reports decide rather than guesses; UNKNOWN without any. */
 enum pol_state health_quorum(const struct health_vote *votes, size_t n, uint32_t interval_ms,
                              int64_t now_ms);
 

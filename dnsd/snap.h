@@ -146,6 +146,10 @@ struct snap_health {
         int64_t region_id, started_ms, until_ms;
     } * drains;
     size_t ndrains;
+    struct snap_health_flip {
+        int64_t endpoint_id, ts_ms;
+    } * flips; /* recent up/down flips the events recorded, by endpoint id */
+    size_t nflips;
 };
 
 /* Reads health, drills and drains from the store into h (replacing what it held) and

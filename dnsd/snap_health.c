@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -16,6 +17,17 @@
 #include "dnsd/snap.h"
 
 #define GROW(arr, n) ((arr) = xreallocarray((arr), (n) + 1, sizeof *(arr)))
+
+/* How far back recorded flips are read: the longest flap window (5 intervals of at
+ * most a day) is far shorter; an hour keeps the read small and covers 12-minute checks. */
+#define HEALTH_FLIPS_LOOKBACK_MS (3600 * 1000)
+
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- reading ------------------------------------------------------------------------ */
 
@@ -48,18 +60,29 @@ static int on_drain(void *arg, const struct store_drain *d)
     return 0;
 }
 
+static int on_flip(void *arg, int64_t endpoint_id, int64_t ts_ms)
+{
+    struct snap_health *h = arg;
+    GROW(h->flips, h->nflips);
+    h->flips[h->nflips++] = (struct snap_health_flip){endpoint_id, ts_ms};
+    return 0;
+}
+
 void snap_health_fini(struct snap_health *h)
 {
     free(h->votes);
     free(h->drills);
     free(h->drains);
+    free(h->flips);
     memset(h, 0, sizeof *h);
 }
 
 int snap_health_load(struct store *st, struct snap_health *h, int64_t *generation)
 {
     struct snap_health fresh = {0};
-    const struct store_health_fns fns = {on_health, on_drill, on_drain};
+    /* flips older than any flap window are no use: a day covers every interval */
+    const struct store_health_fns fns = {on_health, on_drill, on_drain, on_flip,
+                                         wall_now_ms() - HEALTH_FLIPS_LOOKBACK_MS};
     int rc = store_health_read(st, &fns, &fresh, generation);
     if (rc) {
         snap_health_fini(&fresh);
@@ -121,8 +144,8 @@ void snap_health_carry(struct snap *to, const struct snap *from)
 
 void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_ms, bool log)
 {
-    /* votes and endpoints both by store id: one merge */
-    size_t v = 0;
+    /* votes, recorded flips and endpoints all by store id: one merge */
+    size_t v = 0, f = 0;
     for (size_t k = 0; k < s->neps; k++) {
         uint32_t i = s->ep_by_id[k];
         int64_t id = s->ep_ids[i];
@@ -143,6 +166,11 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
         uint8_t old = atomic_load_explicit(&s->states[i], memory_order_relaxed);
         if (flipped(old, st))
             s->flipped_ms[i] = now_ms;
+        /* a flip before this process saw it (a restarted gtm-dnsd) */
+        while (f < h->nflips && h->flips[f].endpoint_id < id)
+            f++;
+        if (f < h->nflips && h->flips[f].endpoint_id == id && h->flips[f].ts_ms > s->flipped_ms[i])
+            s->flipped_ms[i] = h->flips[f].ts_ms;
         int64_t window =
             (int64_t)HEALTH_FLAP_INTERVALS * (interval ? interval : HEALTH_DEFAULT_INTERVAL_MS);
         if (s->flipped_ms[i] && now_ms - s->flipped_ms[i] < window)

@@ -411,8 +411,12 @@ static int flush(struct writer *w, bool with_samples, bool is_final)
     w->pending_tail = &w->pending;
     while (*w->pending_tail)
         w->pending_tail = &(*w->pending_tail)->next;
-    if ((rc = store_vantage_seen(w->st, w->vantage, wall_ms())))
+    int ended = 0;
+    if ((rc = store_vantage_seen(w->st, w->vantage, wall_ms())) ||
+        (rc = store_drill_expire(w->st, wall_ms(), w->vantage, &ended)))
         goto out;
+    if (ended)
+        log_info("%d drill%s ran out of time and ended", ended, ended == 1 ? "" : "s");
     for (size_t i = 0; with_samples && i < w->samples_cap; i++) {
         const struct writer_sample *s = &w->samples[i];
         if (!s->endpoint_id)
