@@ -216,7 +216,8 @@ static int drill_fail(struct cli *c)
         .user = c->user,
     };
     after = drill_summary(ch.what, d.until_ms, d.reason);
-    /* an expired drill stays listed until restored or replaced: this replaces it */
+    /* an expired drill stays listed until gtm-healthd ends it or it is restored or
+     * replaced: this replaces it */
     int removed = 0;
     if ((old && (rc = store_drill_rm(c->st, ch.region_id, ch.endpoint_id, &removed))) ||
         (rc = store_drill_add(c->st, &d, &id))) {
@@ -343,8 +344,9 @@ const struct cli_cmd cmd_drill_list = {
     .summary = "list the drills, active and expired",
     .help = "One line per drill, oldest first: what it forces down (a region, or\n"
             "POOL/TARGET), whether it is active or has expired (an expired drill no longer\n"
-            "applies; gtmctl drill restore removes it), who started it and when, until when\n"
-            "('-': until restored) and why.",
+            "applies; gtm-healthd ends it with a 'drill expired' event within a second, or\n"
+            "gtmctl drill restore removes it), who started it and when, until when ('-':\n"
+            "until restored) and why.",
     .min_args = 0,
     .max_args = 0,
     .run = drill_list,

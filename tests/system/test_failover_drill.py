@@ -81,9 +81,19 @@ def test_drill_for_ends_by_itself(stack):
     took, now = s.first_change(GEO, now, t0)
     assert 1.8 <= took < 2.0 + MOVE_S, f"drill for 2 s: answers back after {took:.3f} s"
     assert now == ans(EU1, EU2, ttl=DEGRADED)
-    lines = s.g.run("drill", "list").stdout.splitlines()
-    assert [l.split()[:2] for l in lines[1:]] == [["region", "eu"]]
-    assert lines[1].split()[2] == "expired"
+    # until gtm-healthd ends it (its next store pass) drill list shows it expired; then
+    # it is gone from the list and the events say why each endpoint came back
+    deadline = time.monotonic() + 3
+    while True:
+        rows = [l.split()[:3] for l in s.g.run("drill", "list").stdout.splitlines()[1:]]
+        if not rows:
+            break
+        assert rows == [["region", "eu", "expired"]]
+        assert time.monotonic() < deadline, "gtm-healthd did not end the expired drill"
+        time.sleep(0.05)
+    ended = [e for e in s.events() if e[1] == "drill" and e[2] == "down (drill)"]
+    assert sorted(ended) == [(f"web/{EU1}", "drill", "down (drill)", "up", "drill expired"),
+                             (f"web/{EU2}", "drill", "down (drill)", "up", "drill expired")]
     assert status_rows(s.g, "web")[0][f"web/{EU1}"]["state"] == "up"
 
 
