@@ -15,11 +15,18 @@ which use dnspython (Debian python3-dnspython).
                                   waits until the server answers NOERROR with AA and
                                   an answer (fails if PID exits or time runs out)
   answers PORT QUERYFILE          one canonical line per query of a dnsperf file
+  answers-wire PORT WIREFILE EXPECT [--sample N] [--out F]
+                                  checks a sample of a dnsperf -B file's answers
+                                  against bench/fixture.py's expectations
+  flip PORT QNAME --ecs NET --before ADDRS -- COMMAND...
+                                  times how long after COMMAND (a health change in
+                                  the store) the answer for QNAME stops being ADDRS
   measure --server PID --out F --stats F --hard-limit S -- COMMAND...
                                   runs COMMAND (dnsperf) and writes key=value stats:
                                   wall time, CPU time of the server tree and of the
                                   command, their busiest threads, and the whole machine
   parse-dnsperf FILE              dnsperf's statistics as key=value lines
+  lacking RUNS.tsv --min N         the modes where a server has < N clean runs
   report RUNS.tsv --meta F [--out F]  (meta: key<TAB>value lines)
                                   tables of medians per mode and server, and ratios
 
@@ -272,6 +279,162 @@ def cmd_answers(args):
               f"{dns.flags.to_text(r.flags)} {' '.join(sections)} {len(wire)} bytes")
 
 
+def read_wire(path):
+    """The messages of a dnsperf -B file (2-byte length, then the message)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    out, pos = [], 0
+    while pos + 2 <= len(data):
+        n = int.from_bytes(data[pos:pos + 2], "big")
+        out.append(data[pos + 2:pos + 2 + n])
+        pos += 2 + n
+    return out
+
+
+def cmd_answers_wire(args):
+    """Sends a sample of a dnsperf -B file's queries and checks each response against
+    the expectation bench/fixture.py wrote (rcode and answer addresses; '*' takes any
+    address). Writes one canonical line per query to --out (rcode and addresses, no
+    scope, so two servers' files can be compared with diff), prints a summary with the
+    ECS scopes seen, and fails if any response differs from the expectation."""
+    dns = dns_modules()
+    import dns.edns  # noqa: F401 (ECS option parsing)
+    wires = read_wire(args.wirefile)
+    with open(args.expect) as f:
+        expect = [line.rstrip("\n").split("\t") for line in f]
+    if len(expect) != len(wires):
+        die(f"{args.expect}: {len(expect)} lines for {len(wires)} queries in {args.wirefile}")
+    idx = list(range(len(wires)))
+    if args.sample and args.sample < len(idx):
+        import random
+        idx = sorted(random.Random(args.seed).sample(idx, args.sample))
+    bad, scopes, lines = [], collections.Counter(), []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2.0)
+        s.connect(("127.0.0.1", args.port))
+        for n, i in enumerate(idx):
+            qid = n % 65536
+            s.send(qid.to_bytes(2, "big") + wires[i][2:])
+            try:
+                while True:
+                    wire = s.recv(65535)
+                    if wire[:2] == qid.to_bytes(2, "big"):
+                        break
+            except OSError as e:
+                bad.append(f"query {i} ({expect[i][1]} from {expect[i][3]}): no response "
+                           f"({e.__class__.__name__})")
+                lines.append(f"{i}\tno response")
+                continue
+            r = dns.message.from_wire(wire)
+            rcode = dns.rcode.to_text(r.rcode())
+            addrs = sorted(str(rd) for rrset in r.answer for rd in rrset
+                           if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA))
+            ecs = [o for o in r.options if o.otype == 8]
+            scope = ecs[0].scopelen if ecs else None
+            if expect[i][3] != "-":
+                scopes[scope] += 1
+            _i, qname, qtype, client, want_rcode, want = expect[i][:6]
+            got = ",".join(addrs)
+            if rcode != want_rcode or (want != "*" and got != want):
+                bad.append(f"query {i} ({qname} {qtype} from {client}): {rcode} [{got}], "
+                           f"expected {want_rcode} [{want}]")
+            lines.append(f"{i}\t{qname}\t{qtype}\t{client}\t{rcode}\t{got}")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    known = sorted((k for k in scopes if k is not None))
+    scope_text = ", ".join(f"/{k} x{scopes[k]}" for k in known[:4])
+    if len(known) > 4:
+        scope_text += f", ... /{known[-1]} x{scopes[known[-1]]}"
+    if scopes[None]:
+        scope_text += f"; no ECS echoed x{scopes[None]}"
+    print(f"{len(idx) - len(bad)} of {len(idx)} sampled queries answered as expected; "
+          f"ECS scopes: {scope_text or 'none'}")
+    for b in bad[:10]:
+        print(f"  {b}", file=sys.stderr)
+    if bad:
+        sys.exit(1)
+
+
+def cmd_flip(args):
+    """Asks QNAME (with an ECS option for --ecs) over and over, about every --interval
+    ms, runs COMMAND once the answer is --before, and times the first answer that is no
+    longer --before: from the command's start (an upper bound of the delay: the commit
+    happens while it runs) and from its return (a lower bound, once committed). Writes
+    key=value lines; fails if the answer does not change within --timeout seconds."""
+    dns = dns_modules()
+    import dns.edns
+    net = ipaddress_network(args.ecs)
+    opt = dns.edns.ECSOption(str(net.network_address), net.prefixlen, 0)
+    q = dns.message.make_query(args.qname, "A")
+    q.use_edns(edns=0, payload=1232, options=[opt])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", args.port))
+    s.settimeout(0.5)
+    qid = 0
+
+    def ask():
+        nonlocal qid
+        qid = (qid + 1) % 65536
+        q.id = qid
+        t = time.monotonic()
+        s.send(q.to_wire())
+        while True:
+            try:
+                wire = s.recv(65535)
+            except socket.timeout:
+                return t, None
+            if wire[:2] == qid.to_bytes(2, "big"):
+                r = dns.message.from_wire(wire)
+                return t, ",".join(sorted(str(rd) for rr in r.answer for rd in rr))
+
+    deadline = time.monotonic() + 10
+    while True:
+        _, got = ask()
+        if got == args.before:
+            break
+        if time.monotonic() > deadline:
+            die(f"flip: {args.qname} from {args.ecs} answers {got}, not {args.before}, "
+                "before the change")
+        time.sleep(0.05)
+    t_start = time.monotonic()
+    proc = subprocess.Popen(args.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t_end = None
+    prev = t_start
+    lost = asked = 0
+    while True:
+        if t_end is None and proc.poll() is not None:
+            t_end = time.monotonic()
+            if proc.returncode != 0:
+                die(f"flip: {' '.join(args.command)} failed: {proc.stderr.read().decode()}")
+        t, got = ask()
+        asked += 1
+        if got is None:
+            lost += 1
+        elif got != args.before:
+            break
+        prev = t
+        if t - t_start > args.timeout:
+            proc.kill()
+            die(f"flip: the answer was still {args.before} {args.timeout} s after the change")
+        time.sleep(args.interval / 1000)
+    if t_end is None:
+        proc.wait()
+        t_end = time.monotonic()
+    print(f"answer_after={got}")
+    print(f"command_ms={1000 * (t_end - t_start):.1f}")
+    print(f"from_start_ms={1000 * (t - t_start):.1f}")
+    print(f"from_return_ms={1000 * (t - t_end):.1f}")
+    print(f"resolution_ms={1000 * (t - prev):.1f}")
+    print(f"probes={asked}")
+    print(f"probes_unanswered={lost}")
+
+
+def ipaddress_network(text):
+    import ipaddress
+    return ipaddress.ip_network(text, strict=False)
+
+
 # ---- measure ------------------------------------------------------------------------
 
 def cmd_measure(args):
@@ -380,9 +543,30 @@ def parse_dnsperf(text):
     return out
 
 
+def percentiles(text):
+    """Latency percentiles from dnsperf -v's line per response ("> NOERROR NAME TYPE
+    0.000123", the latency in seconds last): p50, p90, p99 and p99.9, or nothing when
+    the run was not verbose."""
+    lat = []
+    for line in text.splitlines():
+        if line.startswith("> "):
+            try:
+                lat.append(float(line.rsplit(None, 1)[1]))
+            except (IndexError, ValueError):
+                pass
+    if not lat:
+        return {}
+    lat.sort()
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+    return {"lat_p50_s": f"{pick(0.50):.6f}", "lat_p90_s": f"{pick(0.90):.6f}",
+            "lat_p99_s": f"{pick(0.99):.6f}", "lat_p999_s": f"{pick(0.999):.6f}"}
+
+
 def cmd_parse_dnsperf(args):
     with open(args.file, errors="replace") as f:
-        stats = parse_dnsperf(f.read())
+        text = f.read()
+    stats = parse_dnsperf(text)
+    stats.update(percentiles(text))
     if not stats["qps"] or not stats["completed"]:
         die(f"{args.file}: no statistics from dnsperf")
     for k, v in stats.items():
@@ -411,6 +595,14 @@ def fmt(v, digits=1):
 
 meta_pin = {"dnsperf": "0", "server": "1"}  # pinned CPUs, from the report's meta
 NOISY_PCT = 20  # others + steal, percent of one core, above which a run is "noisy"
+# Hypervisor steal (percent of one core) from which a run is not "clean": the host took
+# the CPU from under the run, which inflates every figure of it unevenly. Medians and
+# ratios are also given over clean runs only.
+CLEAN_STEAL = float(os.environ.get("CLEAN_STEAL", 15))
+
+
+def is_clean(run):
+    return num(run.get("steal_pct")) < CLEAN_STEAL
 
 
 def bottleneck(run, threads):
@@ -476,12 +668,16 @@ def cmd_report(args):
         runs = [dict(zip(header, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
     # meta: "key<TAB>value" lines (title, rounds, seconds, threads, servers) and
     # "fact<TAB>label<TAB>value" lines, printed as a list above the tables
-    meta = {"facts": []}
+    # and "target<TAB>peer[|peer]<TAB>sets<TAB>max ratio<TAB>text" lines (issue 6's
+    # targets: the first server's µs/query over the peer's, the lower of a|b)
+    meta = {"facts": [], "targets": []}
     with open(args.meta) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
             if parts[0] == "fact" and len(parts) == 3:
                 meta["facts"].append((parts[1], parts[2]))
+            elif parts[0] == "target" and len(parts) == 5:
+                meta["targets"].append(parts[1:])
             elif len(parts) == 2:
                 meta[parts[0]] = parts[1]
     threads = int(meta.get("threads", 2))
@@ -502,6 +698,33 @@ def cmd_report(args):
     def med(mode, server, key):
         return median([num(r[key]) for r in groups[(mode, server)]])
 
+    def medc(mode, server, key):
+        return median([num(r[key]) for r in groups[(mode, server)] if is_clean(r)])
+
+    def nclean(mode, server):
+        return sum(1 for r in groups[(mode, server)] if is_clean(r))
+
+    by_round = {(r["round"], r["mode"], r["server"]): r for r in runs}
+    rounds = sorted({r["round"] for r in runs}, key=int)
+
+    def paired(mode, base, cands, clean_only):
+        """Median over the rounds of base's µs/query over the lowest of cands' in the
+        same round (adjacent runs: the machine's state is as alike as it gets), and how
+        many rounds gave a pair."""
+        ratios = []
+        for rd in rounds:
+            a = by_round.get((rd, mode, base))
+            bs = [by_round.get((rd, mode, p)) for p in cands]
+            bs = [b for b in bs if b]
+            if not a or not bs:
+                continue
+            if clean_only and not (is_clean(a) and all(is_clean(b) for b in bs)):
+                continue
+            x, y = num(a["us_per_query"]), min(num(b["us_per_query"]) for b in bs)
+            if x == x and y == y and y > 0:
+                ratios.append(x / y)
+        return median(ratios), len(ratios)
+
     lines = []
     w = lines.append
     w(f"## {meta['title']}")
@@ -518,10 +741,16 @@ def cmd_report(args):
       f"{NOISY_PCT}% of a core or more; the bottleneck is the most common verdict over "
       "the rounds, each run's own is in the last table.")
     w("")
-    w("| mode | server | qps | µs/query | avg latency ms | max latency ms | lost | "
-      "resp bytes | server CPU % | dnsperf CPU % | dnsperf top thread % | others % | "
-      "steal % | noisy runs | bottleneck |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    w("Latency: dnsperf's average and maximum over all responses; p50/p99/p99.9 from its "
+      "line per response (-v), taken at fixed rates only.")
+    w("")
+    w(f"'clean' columns: the median over the runs with less than {CLEAN_STEAL:.0f}% steal "
+      "(and how many there were).")
+    w("")
+    w("| mode | server | qps | µs/query | µs/query clean (runs) | avg latency ms | p50 ms | "
+      "p99 ms | p99.9 ms | max latency ms | lost | resp bytes | server CPU % | dnsperf CPU % | "
+      "dnsperf top thread % | others % | steal % | noisy runs | bottleneck |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for mode in modes:
         for s in servers:
             g = groups.get((mode, s))
@@ -532,7 +761,11 @@ def cmd_report(args):
             noisy = sum(1 for r in g if r["noisy"])
             w(f"| {mode} | {s} | {fmt(med(mode, s, 'qps'), 0)} | "
               f"{fmt(med(mode, s, 'us_per_query'), 2)} | "
+              f"{fmt(medc(mode, s, 'us_per_query'), 2)} ({nclean(mode, s)}) | "
               f"{fmt(1000 * med(mode, s, 'lat_avg_s'), 3)} | "
+              f"{fmt(1000 * med(mode, s, 'lat_p50_s'), 3)} | "
+              f"{fmt(1000 * med(mode, s, 'lat_p99_s'), 3)} | "
+              f"{fmt(1000 * med(mode, s, 'lat_p999_s'), 3)} | "
               f"{fmt(1000 * med(mode, s, 'lat_max_s'), 2)} | "
               f"{fmt(med(mode, s, 'lost'), 0)} | {fmt(med(mode, s, 'resp_bytes'), 0)} | "
               f"{fmt(med(mode, s, 'server_cpu_pct'))} | "
@@ -544,29 +777,75 @@ def cmd_report(args):
     base = servers[0]
     peers = servers[1:]
     if peers:
-        w(f"Ratios of medians, {base} / peer: µs/query below 1.0 means {base} spends less "
-          f"CPU per answer; qps above 1.0 means {base} answered more.")
+        w(f"Ratios, {base} / peer: µs/query below 1.0 means {base} spends less CPU per "
+          f"answer; qps above 1.0 means {base} answered more. 'medians': the ratio of the "
+          "medians above; 'paired': the median over the rounds of the ratio of the two "
+          "adjacent runs of a round; 'clean': the same over the rounds where both runs "
+          f"had less than {CLEAN_STEAL:.0f}% steal (how many such rounds).")
         w("")
-        cols = [f"µs/query {base}/{p}" for p in peers] + [f"qps {base}/{p}" for p in peers]
+        cols = []
+        for p in peers:
+            cols += [f"µs/q {base}/{p} medians", f"paired", f"clean (rounds)"]
+        cols += [f"qps {base}/{p}" for p in peers]
         w("| mode | " + " | ".join(cols) + " |")
         w("|---|" + "---:|" * len(cols))
         for mode in modes:
             cells = []
-            for key in ("us_per_query", "qps"):
-                for p in peers:
-                    a, b = med(mode, base, key), med(mode, p, key)
-                    cells.append(fmt(a / b, 2) if b and b == b and a == a else "–")
+            for p in peers:
+                a, b = med(mode, base, "us_per_query"), med(mode, p, "us_per_query")
+                cells.append(fmt(a / b, 2) if b and b == b and a == a else "–")
+                pr, _n = paired(mode, base, [p], False)
+                cells.append(fmt(pr, 2))
+                pc, nc = paired(mode, base, [p], True)
+                cells.append(f"{fmt(pc, 2)} ({nc})" if nc else "–")
+            for p in peers:
+                a, b = med(mode, base, "qps"), med(mode, p, "qps")
+                cells.append(fmt(a / b, 2) if b and b == b and a == a else "–")
             w(f"| {mode} | " + " | ".join(cells) + " |")
+        w("")
+    if meta["targets"]:
+        w(f"Targets (issue 6): {base}'s µs/query over the peer's ('a|b': the lower of the "
+          "two). Judged on the paired ratio over clean rounds when there are at least two, "
+          "else over all rounds; the ratio of medians beside it.")
+        w("")
+        w("| target | mode | paired ratio (rounds) | ratio of medians | limit | met |")
+        w("|---|---|---:|---:|---:|---|")
+        for peer_spec, sets, limit, text in meta["targets"]:
+            cands = [p for p in peer_spec.split("|") if p in peers]
+            if not cands:
+                continue
+            for mode in modes:
+                if mode.split("/")[0] not in sets.split():
+                    continue
+                a = med(mode, base, "us_per_query")
+                vals = [(med(mode, p, "us_per_query"), p) for p in cands]
+                vals = [(v, p) for v, p in vals if v == v]
+                if not vals or a != a:
+                    continue
+                b, who = min(vals)
+                ratio = a / b
+                pc, nc = paired(mode, base, cands, True)
+                if nc >= 2:
+                    judged, how = pc, f"{pc:.2f} (clean, {nc})"
+                else:
+                    pa, na = paired(mode, base, cands, False)
+                    judged, how = pa, f"{pa:.2f} (all, {na})"
+                ok = "yes" if judged <= float(limit) else "**no**"
+                w(f"| {text} | {mode} | {how} | {ratio:.2f} ({base}/{who}) | "
+                  f"{float(limit):.2f} | {ok} |")
         w("")
     w("### Every run")
     w("")
+    w(f"clean: less than {CLEAN_STEAL:.0f}% steal.")
+    w("")
     cols = ["round", "mode", "server", "qps", "us_per_query", "completed", "lost",
-            "lat_avg_s", "lat_max_s", "server_cpu_pct", "server_top_thread_pct",
+            "lat_avg_s", "lat_p99_s", "lat_max_s", "server_cpu_pct", "server_top_thread_pct",
             "dnsperf_cpu_pct", "dnsperf_top_thread_pct", "other_pct", "steal_pct",
-            "cpu_nonidle_pct", "noisy", "rcodes", "bottleneck"]
+            "cpu_nonidle_pct", "load1", "noisy", "clean", "rcodes", "bottleneck"]
     w("| " + " | ".join(cols) + " |")
     w("|" + "---|" * len(cols))
     for r in runs:
+        r["clean"] = "yes" if is_clean(r) else ""
         cells = [str(r.get(c, "")) for c in cols]
         cells[cols.index("qps")] = fmt(num(r["qps"]), 0)
         w("| " + " | ".join(cells) + " |")
@@ -576,6 +855,24 @@ def cmd_report(args):
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
+
+
+def cmd_lacking(args):
+    """The modes (one a line) where some server has fewer than --min clean runs."""
+    with open(args.runs) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        runs = [dict(zip(header, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+    count = collections.Counter()
+    modes = []
+    for r in runs:
+        if r["mode"] not in modes:
+            modes.append(r["mode"])
+        count[(r["mode"], r["server"])] += 1 if is_clean(r) else 0
+    servers = {r["server"] for r in runs}
+    for m in modes:
+        if any(count[(m, s)] < args.min for s in servers
+               if any(r["mode"] == m and r["server"] == s for r in runs)):
+            print(m)
 
 
 # ---- main ---------------------------------------------------------------------------
@@ -605,6 +902,23 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("queryfile")
     p.set_defaults(fn=cmd_answers)
+    p = sub.add_parser("answers-wire")
+    p.add_argument("port", type=int)
+    p.add_argument("wirefile")
+    p.add_argument("expect")
+    p.add_argument("--sample", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out")
+    p.set_defaults(fn=cmd_answers_wire)
+    p = sub.add_parser("flip")
+    p.add_argument("port", type=int)
+    p.add_argument("qname")
+    p.add_argument("--ecs", required=True)
+    p.add_argument("--before", required=True)
+    p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--interval", type=float, default=1, help="ms between probes")
+    p.add_argument("command", nargs="+")
+    p.set_defaults(fn=cmd_flip)
     p = sub.add_parser("measure")
     p.add_argument("--server", type=int, required=True)
     p.add_argument("--out", required=True)
@@ -615,6 +929,10 @@ def main():
     p = sub.add_parser("parse-dnsperf")
     p.add_argument("file")
     p.set_defaults(fn=cmd_parse_dnsperf)
+    p = sub.add_parser("lacking")
+    p.add_argument("runs")
+    p.add_argument("--min", type=int, required=True)
+    p.set_defaults(fn=cmd_lacking)
     p = sub.add_parser("report")
     p.add_argument("runs")
     p.add_argument("--meta", required=True)

@@ -1,8 +1,9 @@
 # shellcheck shell=bash disable=SC2034  # variables set here are read by the sourcing script
-# bench/lib.sh — sourced by the bench scripts (bench/peers.sh; bench/run.sh of issue 6):
+# bench/lib.sh — sourced by the bench scripts (bench/peers.sh, bench/run.sh, bench/scale.sh):
 # a temp directory removed on exit, servers started in the background and stopped by
 # PID in an EXIT trap (even on failure or Ctrl-C), free loopback ports, the zone and
-# the gtm store, gtm-dnsd itself, and one measured dnsperf run. Bash 4+; sets no shell
+# the gtm store, the geo fixture (bench/fixture.py), gtm-dnsd itself, waiting for a
+# quiet machine, and one measured dnsperf run. Bash 4+; sets no shell
 # options of its own (the caller runs with set -Eeuo pipefail and inherit_errexit).
 # Never binds port 53, never touches a system service, never kills what it did not start.
 
@@ -205,15 +206,90 @@ make_gtm_store() {
     fi
 }
 
+# GTM_ARGS: more gtm-dnsd options (--geoip FILE when a geo fixture is in use).
+GTM_ARGS=()
+
 # start_gtm DIR PORT THREADS: gtm-dnsd on 127.0.0.1:PORT serving DIR/gtm.db; sets
 # SERVER_PID and SERVER_LOG.
 start_gtm() {
     local dir=$1 port=$2 threads=$3
     SERVER_LOG=$dir/gtm-dnsd.log
     start gtm "$SERVER_LOG" "$BUILDDIR/gtm-dnsd" --db "$dir/gtm.db" --listen "127.0.0.1:$port" \
-        --threads "$threads" --foreground --log-level info
+        --threads "$threads" --foreground --log-level info "${GTM_ARGS[@]+"${GTM_ARGS[@]}"}"
     SERVER_PID=$STARTED_PID
 }
+
+# ---- the geo fixture (managed names, GeoIP, ECS queries) -------------------------------
+
+MAKE_MMDB=$BENCH_TOP/tests/geoip/make-mmdb.pl
+FIXTURE=("$PYTHON" "$BENCH_TOP/bench/fixture.py")
+GEO_DIR=
+
+# make_geo_fixture DIR STATIC_QUERIES NETWORKS QUERIES: bench/fixture.py's world in DIR
+# (networks, geo map, policies, gdnsd's config, ECS query files with their expected
+# answers) and its GeoIP database, DIR/geo.mmdb, written by MaxMind's own writer
+# (tests/geoip/make-mmdb.pl, Debian libmaxmind-db-writer-perl). Sets GEO_DIR, and
+# GEO_SUMMARY (what the fixture holds, one fact a line).
+make_geo_fixture() {
+    local dir=$1 static=$2 networks=$3 queries=$4
+    mkdir -p "$dir"
+    "${FIXTURE[@]}" world "$dir" --zone "$ZONE" --mmdb "$dir/geo.mmdb" --static-queries "$static" \
+        --networks "$networks" --queries "$queries" >"$dir/fixture.log" 2>&1 ||
+        { cat "$dir/fixture.log" >&2; die "bench/fixture.py failed"; }
+    perl "$MAKE_MMDB" "$dir/geoip.json" "$dir/geo.mmdb" >"$dir/mmdb.log" 2>&1 ||
+        { cat "$dir/mmdb.log" >&2; die "tests/geoip/make-mmdb.pl failed"; }
+    GEO_DIR=$dir
+    GEO_SUMMARY=$(cat "$dir/summary.txt")
+}
+
+# gtm_apply_geo DB: the fixture's regions, pool, geo map and policies, one gtmctl
+# command (one transaction) each.
+gtm_apply_geo() {
+    local db=$1 line args
+    while read -r line; do
+        [ -n "$line" ] || continue
+        read -ra args <<<"$line"
+        "$BUILDDIR/gtmctl" --db "$db" "${args[@]}" >>"$BENCH_TMP/gtmctl.log" 2>&1 ||
+            { tail -5 "$BENCH_TMP/gtmctl.log" >&2; die "gtmctl $line: failed"; }
+    done <"$GEO_DIR/gtmctl.cmds"
+}
+
+# ---- the machine --------------------------------------------------------------------------
+
+# wait_quiet MAX_S BELOW: waits (at most MAX_S seconds, polling every 10 s) until the
+# 1-minute load average is below BELOW, so runs start on a quiet machine when there is
+# one; returns 1 (and warns) if it never got there. Other engineers' tests share the
+# machine: every run records what the rest of the machine used anyway.
+wait_quiet() {
+    local max=$1 below=$2 deadline=$((SECONDS + $1)) load
+    while :; do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        awk -v l="$load" -v b="$below" 'BEGIN { exit !(l < b) }' && return 0
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            warn "load average still $load after waiting ${max} s for < $below: running anyway"
+            return 1
+        fi
+        say "load average $load >= $below: waiting for a quieter moment (up to $((deadline - SECONDS)) s more)"
+        sleep 10
+    done
+}
+
+# GTM_SOURCES: what a build is made of (git diff over these says whether the binaries
+# measured may differ from the commit named in the results).
+GTM_SOURCES="common db dnsd geo healthd admin configure.ac Makefile.am"
+
+# gtm_commit: the commit checked out now, and whether the sources differ from it. Taken
+# when a run starts (other engineers may commit while it runs); the binaries measured are
+# what BUILDDIR holds, built when gtm_built says.
+gtm_commit() {
+    local c
+    c=$(cd "$BENCH_TOP" && git rev-parse --short HEAD 2>/dev/null) || { echo "?"; return 0; }
+    # shellcheck disable=SC2086  # a list of paths
+    (cd "$BENCH_TOP" && git diff --quiet HEAD -- $GTM_SOURCES 2>/dev/null) ||
+        c+=" (the work tree has changes in the sources)"
+    echo "$c"
+}
+gtm_built() { date -r "$BUILDDIR/gtm-dnsd" '+%Y-%m-%d %H:%M:%S %Z' 2>/dev/null || echo "?"; }
 
 gtm_version() { "$BUILDDIR/gtm-dnsd" --version 2>&1 | sed -n 1p; }
 
@@ -221,9 +297,9 @@ gtm_version() { "$BUILDDIR/gtm-dnsd" --version 2>&1 | sed -n 1p; }
 
 # RUN_FIELDS: the columns measure_dnsperf adds to a run's row.
 RUN_FIELDS=(qps sent completed lost rcodes req_bytes resp_bytes run_s lat_avg_s lat_min_s
-    lat_max_s lat_sd_s wall_s server_cpu_s server_cpu_pct server_top_thread_pct
+    lat_max_s lat_sd_s lat_p50_s lat_p90_s lat_p99_s lat_p999_s wall_s server_cpu_s server_cpu_pct server_top_thread_pct
     server_procs dnsperf_cpu_s dnsperf_cpu_pct dnsperf_top_thread_pct machine_busy_pct
-    other_pct steal_pct cpu_nonidle_pct us_per_query)
+    other_pct steal_pct cpu_nonidle_pct load1 us_per_query)
 
 # measure_dnsperf SERVER_PID OUTPREFIX HARD_LIMIT_S COMMAND...: runs COMMAND (a
 # dnsperf, maybe under taskset) while reading the server tree's CPU time, and sets
@@ -231,8 +307,9 @@ RUN_FIELDS=(qps sent completed lost rcodes req_bytes resp_bytes run_s lat_avg_s 
 # us_per_query: server CPU µs per response received.
 declare -A RUN
 measure_dnsperf() {
-    local server=$1 prefix=$2 limit=$3 k v rc=0
+    local server=$1 prefix=$2 limit=$3 k v rc=0 load1
     shift 3
+    load1=$(cut -d' ' -f1 /proc/loadavg)
     # measure runs as a background job we wait for, so a signal to this script runs
     # its trap at once; it is tracked, so the EXIT trap stops it, and its own SIGTERM
     # handler stops dnsperf
@@ -249,6 +326,9 @@ measure_dnsperf() {
     while IFS='=' read -r k v; do RUN[$k]=$v; done \
         < <(cat "$prefix.stats"; "${BENCHTOOL[@]}" parse-dnsperf "$prefix.out" ||
             die "no statistics in $prefix.out")
+    RUN[load1]=$load1
+    # dnsperf -v's line per response has been read (percentiles): drop it, it is large
+    sed -i '/^> /d' "$prefix.out"
     RUN[us_per_query]=$(awk -v c="${RUN[server_cpu_s]}" -v n="${RUN[completed]}" \
         'BEGIN { if (n > 0) printf "%.3f", c * 1e6 / n; else print "nan" }')
     [ -n "${RUN[qps]:-}" ] || die "no statistics from dnsperf in $prefix.out"

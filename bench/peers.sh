@@ -1,39 +1,64 @@
 #!/usr/bin/env bash
-# bench/peers.sh [options] — gtm-dnsd beside Knot DNS and NSD (and optionally gdnsd) on
-# static names, in one run on this machine: every figure is a ratio taken side by side.
+# bench/peers.sh [options] — gtm-dnsd beside its peers, in one run on this machine: every
+# figure is a ratio taken side by side. Peers: Knot DNS and NSD (static names), gdnsd
+# with its geoip plugin (static names, and managed names decided by GeoIP from the EDNS
+# Client Subnet), and bench/floor, the minimal responder (answers anything with a fixed
+# reply through the same batch I/O: the kernel's share of the cost).
 #
 # Builds a zone (bench/gen-zone.py's RECORDS records plus fixed static names such as
-# www.bench.example), a gtm store with the real gtmctl, and Knot/NSD/gdnsd configs for the
-# same zone file; starts each server on its own 127.0.0.1 port with the same number of
-# threads; checks they give the same answers; then runs dnsperf with one query file
-# (10 static names, 9 A and 1 AAAA) against each in alternation (A B C A B C ...) for
-# ROUNDS rounds of SECONDS seconds, in each mode:
-#   sat       saturation: dnsperf -c 20 -q 100, as fast as the server answers
-#   qN        a fixed offered rate: the same plus -Q N (default modes q20000, q50000)
-#   MODE+pin  (--pinned) the same with dnsperf on CPU 0 and the server on CPU 1
-# For each run it records qps, queries completed and lost, dnsperf's average and max
-# latency, and the server's CPU time per answered query (utime+stime of all its threads
-# and processes from /proc, divided by the responses), next to dnsperf's own CPU and
-# the rest of the machine's. It prints medians per mode and server, the ratios of gtm
-# to each peer, and which process was the bottleneck; the same tables go to --out
-# (bench/out/, git-ignored) for bench/RESULTS.md to quote by hand.
+# www.bench.example), a gtm store with the real gtmctl, and each peer's config for the
+# same zone file. With a query set other than static it also builds the geo fixture
+# (bench/fixture.py, and tests/geoip/make-mmdb.pl for the .mmdb): GEO_NETWORKS networks,
+# three regions, a geo map by continent, country, subdivision and CIDR, geo policies on
+# the managed names geo0..geo7 (gtmctl), the same decision as a gdnsd geoip map with
+# DYNA records, and query files with one ECS client subnet per query. It starts each
+# server on its own 127.0.0.1 port with the same number of threads, checks they give the
+# same answers (static: every query, compared between servers; geo and mix: a sample of
+# GEO_CHECK queries against the answers the fixture expects, and between servers), then
+# runs dnsperf with the same query file against each in alternation (A B C A B C ...)
+# for ROUNDS rounds of SECONDS seconds, for every query set and mode:
+#   sets   static   10 static names, 9 A and 1 AAAA (text file, no EDNS)
+#          geo      GEO_QUERIES A queries for the managed names, each with its own ECS
+#                   option (dnsperf -B, wire format): thousands of distinct IPv4 /24s
+#                   and IPv6 /56s spread over the fixture's networks
+#          mix      45% static, 45% geo with ECS, 10% NXDOMAIN (wire format)
+#   modes  sat      saturation: dnsperf -c 20 -q 100, as fast as the server answers
+#          qN       a fixed offered rate: the same plus -Q N (default q20000, q50000)
+#          MODE+pin (--pinned) the same with dnsperf on CPU 0 and the server on CPU 1
+# A peer runs only the sets it can serve (Knot, NSD: static). For each run it records
+# qps, queries completed and lost, dnsperf's average and max latency (and at fixed rates
+# percentiles, from dnsperf -v's line per response), and the server's CPU time per
+# answered query (utime+stime of all its threads and processes from /proc, divided by
+# the responses), next to dnsperf's own CPU and the rest of the machine's. It prints
+# medians per set, mode and server, the ratios of the first server to each other one,
+# the issue's targets (met or not), and which process was the bottleneck; the same
+# tables go to --out (bench/out/, git-ignored) for bench/RESULTS.md to quote by hand.
 #
 # Options (each also as an environment variable, flag wins):
 #   --rounds N     ROUNDS     interleaved rounds (default 3)
 #   --seconds S    SECONDS    length of one dnsperf run (default 10)
 #   --threads N    THREADS    server threads: gtm --threads, Knot udp-workers, NSD
-#                             server-count, gdnsd udp_threads (default 2)
+#                             server-count, gdnsd udp_threads, floor threads (default 2)
 #   --quick                   1 round of 3 s, a smoke test
 #   --pinned                  also run every mode pinned (dnsperf CPU 0, server CPU 1)
 #   --modes LIST   MODES      default "sat q20000 q50000"
-#   --peers LIST   PEERS      default "gtm knot nsd"; gdnsd can be added; the first is
+#   --sets LIST    SETS       query sets (default "static"): static, geo, mix
+#   --peers LIST   PEERS      default "gtm knot nsd"; also gdnsd, floor; the first is
 #                             the one the ratios are taken for
 #   --records N    RECORDS    generated records in the zone (default 5000)
 #   --out FILE     OUT        markdown results (default bench/out/peers-DATE.md)
 #   --port-base P  PORT_BASE  first port to try (default 15350; never 53)
+#   --quiet-wait S QUIET_WAIT before the rounds, wait up to S seconds (polling) for the
+#                             1-minute load average to fall below QUIET_LOAD (1.0);
+#                             default 0, no wait
 # More knobs: BUILDDIR (build/release), DNSPERF_CLIENTS (20), DNSPERF_OUTSTANDING (100),
 # DNSPERF_TIMEOUT (2 s), DNSPERF_OPTS (extra dnsperf arguments, e.g. -e), WARMUP (1 s
-# per server before the first round), KEEP_TMP=1 keeps the temp directory.
+# per server and set before the first round), PERCENTILES (1: dnsperf -v at fixed
+# rates), GEO_NETWORKS (4000), GEO_QUERIES (20000), GEO_CHECK (2000), TITLE (the
+# report's heading), KEEP_TMP=1 keeps the temp directory. On a shared virtual machine:
+# MIN_CLEAN (0: off) — after ROUNDS rounds, more rounds of the modes where a server has
+# fewer than MIN_CLEAN clean runs (hypervisor steal below CLEAN_STEAL, 15% of a core),
+# up to MAX_ROUNDS (6) in all; the report gives medians and ratios over clean runs too.
 #
 # Every process it starts is stopped by PID on exit (even on failure or Ctrl-C), every
 # file it writes outside --out lives in one mktemp directory that is removed, and all
@@ -42,7 +67,7 @@
 
 set -Eeuo pipefail
 shopt -s inherit_errexit
-BENCH_NAME=peers.sh
+BENCH_NAME=${BENCH_NAME:-peers.sh}
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -55,18 +80,31 @@ DURATION=$(tr '\0' '\n' </proc/$$/environ | sed -n 's/^SECONDS=//p' | tail -1)
 DURATION=${DURATION:-10}
 THREADS=${THREADS:-2}
 MODES=${MODES:-sat q20000 q50000}
+SETS=${SETS:-static}
 PEERS=${PEERS:-gtm knot nsd}
 RECORDS=${RECORDS:-5000}
 OUT=${OUT:-}
+OUT_NAME=${OUT_NAME:-peers}
 PORT_BASE=${PORT_BASE:-15350}
 PINNED=0
+QUIET_WAIT=${QUIET_WAIT:-0}
+QUIET_LOAD=${QUIET_LOAD:-1.0}
 DNSPERF_CLIENTS=${DNSPERF_CLIENTS:-20}
 DNSPERF_OUTSTANDING=${DNSPERF_OUTSTANDING:-100}
 DNSPERF_TIMEOUT=${DNSPERF_TIMEOUT:-2}
 DNSPERF_OPTS=${DNSPERF_OPTS:-}
 WARMUP=${WARMUP:-1}
+PERCENTILES=${PERCENTILES:-1}
+MIN_CLEAN=${MIN_CLEAN:-0}
+MAX_ROUNDS=${MAX_ROUNDS:-6}
+export CLEAN_STEAL=${CLEAN_STEAL:-15}
+EXTRA_ROUNDS=0
+GEO_NETWORKS=${GEO_NETWORKS:-4000}
+GEO_QUERIES=${GEO_QUERIES:-20000}
+GEO_CHECK=${GEO_CHECK:-2000}
 PIN_DNSPERF_CPU=${PIN_DNSPERF_CPU:-0}
 PIN_SERVER_CPU=${PIN_SERVER_CPU:-1}
+ARGS_GIVEN="$*"
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -76,12 +114,14 @@ while [ $# -gt 0 ]; do
     --quick) ROUNDS=1; DURATION=3 ;;
     --pinned) PINNED=1 ;;
     --modes) MODES=$2; shift ;;
+    --sets) SETS=$2; shift ;;
     --peers) PEERS=$2; shift ;;
     --records) RECORDS=$2; shift ;;
     --out) OUT=$2; shift ;;
     --port-base) PORT_BASE=$2; shift ;;
+    --quiet-wait) QUIET_WAIT=$2; shift ;;
     -h | --help) usage ;;
-    *) printf 'peers.sh: unknown option %s\n\n' "$1" >&2; usage 2 ;;
+    *) printf '%s: unknown option %s\n\n' "$BENCH_NAME" "$1" >&2; usage 2 ;;
     esac
     shift
 done
@@ -96,22 +136,52 @@ int SECONDS "$DURATION" 1
 int THREADS "$THREADS" 1
 int RECORDS "$RECORDS" 4
 int PORT_BASE "$PORT_BASE" 1024
+int QUIET_WAIT "$QUIET_WAIT" 0
+int GEO_NETWORKS "$GEO_NETWORKS" 100
+int GEO_QUERIES "$GEO_QUERIES" 100
+int GEO_CHECK "$GEO_CHECK" 1
+int MIN_CLEAN "$MIN_CLEAN" 0
+int MAX_ROUNDS "$MAX_ROUNDS" 1
 read -ra PEER_LIST <<<"$PEERS"
-read -ra MODE_LIST <<<"$MODES"
+read -ra RATE_LIST <<<"$MODES"
+read -ra SET_LIST <<<"$SETS"
 [ ${#PEER_LIST[@]} -gt 0 ] || die "no peers"
-for m in "${MODE_LIST[@]}"; do
+[ ${#SET_LIST[@]} -gt 0 ] || die "no query sets"
+for m in "${RATE_LIST[@]}"; do
     [[ $m =~ ^(sat|q[0-9]+)$ ]] || die "mode '$m': sat or qN (a rate, e.g. q20000)"
 done
+NEEDS_GEO=0
+for q in "${SET_LIST[@]}"; do
+    [[ $q =~ ^(static|geo|mix)$ ]] || die "query set '$q': static, geo or mix"
+    [ "$q" = static ] || NEEDS_GEO=1
+done
 if [ "$PINNED" = 1 ]; then
-    for m in "${MODE_LIST[@]}"; do MODE_LIST+=("$m+pin"); done
+    for m in "${RATE_LIST[@]}"; do RATE_LIST+=("$m+pin"); done
     [ "$(nproc)" -ge 2 ] || die "--pinned needs 2 CPUs"
 fi
+# MODE_LIST: every run's mode, SET/RATE (static/sat, geo/q20000+pin, ...)
+MODE_LIST=()
+for q in "${SET_LIST[@]}"; do
+    for m in "${RATE_LIST[@]}"; do MODE_LIST+=("$q/$m"); done
+done
 
 # ---- the peers ---------------------------------------------------------------------
-# Each peer has peer_NAME_check (its binaries, a clear error if missing),
-# peer_NAME_version, and peer_NAME_start DIR PORT THREADS ZONEFILE, which writes its
-# config under DIR, starts it in the foreground of a background job, and sets
-# SERVER_PID and SERVER_LOG. A new peer (issue 6: gdnsd with geoip, ECS) adds the three.
+# Each peer has peer_NAME_sets (the query sets it can serve), peer_NAME_check (its
+# binaries, a clear error if missing), peer_NAME_version, and peer_NAME_start DIR PORT
+# THREADS ZONEFILE, which writes its config under DIR, starts it in the foreground of a
+# background job, and sets SERVER_PID and SERVER_LOG.
+
+peer_gtm_sets="static geo mix"
+peer_knot_sets="static"
+peer_nsd_sets="static"
+peer_gdnsd_sets="static geo mix"
+peer_floor_sets="static geo mix"
+
+# serves PEER SET: can PEER answer the queries of SET?
+serves() {
+    local v="peer_${1}_sets"
+    [[ " ${!v} " == *" $2 "* ]]
+}
 
 peer_gtm_check() {
     if [ ! -x "$BUILDDIR/gtm-dnsd" ] || [ ! -x "$BUILDDIR/gtmctl" ]; then
@@ -122,6 +192,11 @@ peer_gtm_version() { gtm_version; }
 peer_gtm_start() {
     local dir=$1 port=$2 threads=$3 zonefile=$4
     make_gtm_store "$dir/gtm.db" "$zonefile"
+    GTM_ARGS=()
+    if [ -n "$GEO_DIR" ]; then
+        gtm_apply_geo "$dir/gtm.db"
+        GTM_ARGS=(--geoip "$GEO_DIR/geo.mmdb")
+    fi
     start_gtm "$dir" "$port" "$threads"
 }
 
@@ -132,7 +207,7 @@ peer_knot_start() {
     mkdir -p "$dir/db"
     # like tests/system/knot_util.py, with udp-workers = THREADS (Knot's default is one
     # per CPU); one TCP and one background worker, idle here
-    cat >"$dir/knot.conf" <<EOF
+    cat >"$dir/knot.conf" <<KNOT_CONF
 server:
     rundir: "$dir"
     pidfile: "$dir/knot.pid"
@@ -159,7 +234,7 @@ template:
 zone:
   - domain: $ZONE
     file: "$zonefile"
-EOF
+KNOT_CONF
     SERVER_LOG=$dir/knotd.log
     start knot "$SERVER_LOG" knotd -c "$dir/knot.conf"
     SERVER_PID=$STARTED_PID
@@ -198,7 +273,7 @@ peer_nsd_start() {
 # server process, as gtm-dnsd and Knot have one per worker.
 write_nsd_conf() {
     local dir=$1 port=$2 threads=$3 zonefile=$4 rrl=$5
-    cat >"$dir/nsd.conf" <<EOF
+    cat >"$dir/nsd.conf" <<NSD_CONF
 server:
     ip-address: 127.0.0.1@$port
     do-ip6: no
@@ -223,7 +298,7 @@ remote-control:
 zone:
     name: $ZONE
     zonefile: "$zonefile"
-EOF
+NSD_CONF
 }
 
 peer_gdnsd_check() { need gdnsd gdnsd "gdnsd, a peer"; }
@@ -232,7 +307,7 @@ peer_gdnsd_start() {
     local dir=$1 port=$2 threads=$3 zonefile=$4
     mkdir -p "$dir/etc/zones" "$dir/run" "$dir/state"
     cp "$zonefile" "$dir/etc/zones/$ZONE"
-    cat >"$dir/etc/config" <<EOF
+    cat >"$dir/etc/config" <<GDNSD_CONF
 options => {
     listen => [ "127.0.0.1:$port" ]
     udp_threads => $threads
@@ -240,9 +315,29 @@ options => {
     run_dir => "$dir/run"
     state_dir => "$dir/state"
 }
-EOF
+GDNSD_CONF
+    # the managed names: DYNA records the geoip plugin answers from the same .mmdb with
+    # the same map (ECS is on by default: edns_client_subnet => true)
+    if [ -n "$GEO_DIR" ]; then
+        cat "$GEO_DIR/gdnsd.dyna" >>"$dir/etc/zones/$ZONE"
+        cat "$GEO_DIR/gdnsd.plugins" >>"$dir/etc/config"
+    fi
+    gdnsd -c "$dir/etc" checkconf >"$dir/checkconf.log" 2>&1 ||
+        { cat "$dir/checkconf.log" >&2; die "gdnsd checkconf failed"; }
     SERVER_LOG=$dir/gdnsd.log
     start gdnsd "$SERVER_LOG" gdnsd -c "$dir/etc" start
+    SERVER_PID=$STARTED_PID
+}
+
+# bench/floor, built in the build directory with `make bench/floor`.
+peer_floor_check() {
+    [ -x "$BUILDDIR/bench/floor" ] || die "no bench/floor in $BUILDDIR: cd $BUILDDIR && make bench/floor"
+}
+peer_floor_version() { echo "bench/floor (fixed reply, recvmmsg/sendmmsg batches of 32)"; }
+peer_floor_start() {
+    local dir=$1 port=$2 threads=$3
+    SERVER_LOG=$dir/floor.log
+    start floor "$SERVER_LOG" "$BUILDDIR/bench/floor" 127.0.0.1 "$port" "$threads"
     SERVER_PID=$STARTED_PID
 }
 
@@ -256,33 +351,54 @@ need awk gawk
     die "dnspython missing for $PYTHON: apt-get install python3-dnspython"
 declare -A SEEN
 for p in "${PEER_LIST[@]}"; do
-    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, knot, nsd, gdnsd)"
+    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, knot, nsd, gdnsd, floor)"
     [ -z "${SEEN[$p]:-}" ] || die "peer '$p' given twice"
     SEEN[$p]=1
     "peer_${p}_check"
 done
+for q in "${SET_LIST[@]}"; do
+    serves "${PEER_LIST[0]}" "$q" || die "${PEER_LIST[0]}, the first peer, cannot serve the $q set"
+done
+[ "$NEEDS_GEO" = 0 ] || need perl libmaxmind-db-writer-perl "GeoIP fixtures"
 
 bench_init
+GTM_COMMIT=$(gtm_commit)
+PIN_TEXT=
+[ "$PINNED" = 0 ] || PIN_TEXT=", pinned too"
+CMDLINE="${CMDLINE:-bench/$BENCH_NAME${ARGS_GIVEN:+ $ARGS_GIVEN}} (rounds $ROUNDS, seconds $DURATION, threads $THREADS, modes '$MODES', sets '$SETS', peers '$PEERS'$PIN_TEXT; BUILDDIR=$BUILDDIR)"
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
 ALL_CPUS=$(taskset -p $$ | awk '{print $NF}') # our affinity mask, restored after pinning
 STAMP=$(date +%Y%m%d-%H%M%S)
-[ -n "$OUT" ] || OUT=$BENCH_TOP/bench/out/peers-$STAMP.md
+[ -n "$OUT" ] || OUT=$BENCH_TOP/bench/out/$OUT_NAME-$STAMP.md
 mkdir -p "$(dirname "$OUT")"
 RUNS_TSV=${OUT%.md}.tsv
 [ "$RUNS_TSV" != "$OUT" ] || RUNS_TSV=$OUT.tsv
-LOAD_BEFORE=$(loadavg)
-nruns=$((ROUNDS * ${#MODE_LIST[@]} * ${#PEER_LIST[@]}))
-say "$nruns runs of ${DURATION} s (${ROUNDS} rounds x ${#MODE_LIST[@]} modes x ${#PEER_LIST[@]} servers)," \
-    "about $(((nruns * (DURATION + 2) + 30) / 60 + 1)) min; load average $LOAD_BEFORE; temp $BENCH_TMP"
+per_round=0
+for mode in "${MODE_LIST[@]}"; do
+    for p in "${PEER_LIST[@]}"; do
+        if serves "$p" "${mode%%/*}"; then per_round=$((per_round + 1)); fi
+    done
+done
+nruns=$((ROUNDS * per_round))
+say "$nruns runs of ${DURATION} s ($ROUNDS rounds x $per_round set/mode/server runs)," \
+    "about $(((nruns * (DURATION + 2) + 60) / 60 + 1)) min; load average $(loadavg); temp $BENCH_TMP"
 
-# ---- zone and servers ------------------------------------------------------------------
+# ---- zone, fixture and servers ----------------------------------------------------------
 
 ZONEFILE=$BENCH_TMP/$ZONE.zone
 QUERIES=$BENCH_TMP/static.queries
 make_zone "$ZONEFILE" "$RECORDS"
 make_static_queries "$QUERIES"
 ZONE_RRS=$(grep -cE '^[^;$ ]' "$ZONEFILE" || true)
+declare -A QFILE QFORMAT
+QFILE[static]=$QUERIES QFORMAT[static]=text
+if [ "$NEEDS_GEO" = 1 ]; then
+    say "geo fixture: $GEO_NETWORKS networks, $GEO_QUERIES queries a file (bench/fixture.py, make-mmdb.pl)"
+    make_geo_fixture "$BENCH_TMP/geo" "$QUERIES" "$GEO_NETWORKS" "$GEO_QUERIES"
+    QFILE[geo]=$GEO_DIR/geo.wire QFORMAT[geo]=wire
+    QFILE[mix]=$GEO_DIR/mix.wire QFORMAT[mix]=wire
+fi
 
 declare -A PORT_OF PID_OF LOG_OF VERSION_OF
 NSD_RRL=n/a
@@ -300,20 +416,53 @@ for p in "${PEER_LIST[@]}"; do
         "($("${BENCHTOOL[@]}" tree "${PID_OF[$p]}" | wc -l) processes)"
 done
 
-# Same query, same answer: otherwise the comparison is not like for like.
+# Same query, same answer: otherwise the comparison is not like for like. The floor
+# answers everything with one fixed record: it is left out.
 BASE=${PEER_LIST[0]}
-ANSWERS_NOTE="identical for all $(wc -l <"$QUERIES") queries"
-for p in "${PEER_LIST[@]}"; do
-    "${BENCHTOOL[@]}" answers "${PORT_OF[$p]}" "$QUERIES" >"$BENCH_TMP/$p.answers"
+declare -A ANSWERS_NOTE
+if [[ " ${SET_LIST[*]} " == *" static "* ]]; then
+    ANSWERS_NOTE[static]="identical for all $(wc -l <"$QUERIES") queries"
+    for p in "${PEER_LIST[@]}"; do
+        [ "$p" != floor ] || continue
+        "${BENCHTOOL[@]}" answers "${PORT_OF[$p]}" "$QUERIES" >"$BENCH_TMP/$p.answers"
+    done
+    for p in "${PEER_LIST[@]:1}"; do
+        [ "$p" != floor ] || continue
+        if ! diff -u "$BENCH_TMP/$BASE.answers" "$BENCH_TMP/$p.answers" >"$BENCH_TMP/$p.diff"; then
+            warn "$p answers differently from $BASE:"
+            cat "$BENCH_TMP/$p.diff" >&2
+            ANSWERS_NOTE[static]="DIFFERENT between $BASE and $p (see the script's output)"
+        fi
+    done
+    say "static answers: ${ANSWERS_NOTE[static]}; $BASE: $(head -1 "$BENCH_TMP/$BASE.answers")"
+fi
+# Managed names: a sample of the queries, each against the answer the fixture expects
+# (computed by bench/fixture.py, by neither server), then the servers against each other.
+for q in geo mix; do
+    [[ " ${SET_LIST[*]} " == *" $q "* ]] || continue
+    ANSWERS_NOTE[$q]=""
+    for p in "${PEER_LIST[@]}"; do
+        { [ "$p" != floor ] && serves "$p" "$q"; } || continue
+        if ok=$("${BENCHTOOL[@]}" answers-wire "${PORT_OF[$p]}" "${QFILE[$q]}" \
+            "$GEO_DIR/$q.expect" --sample "$GEO_CHECK" --out "$BENCH_TMP/$p.$q.answers" \
+            2>"$BENCH_TMP/$p.$q.check"); then
+            ANSWERS_NOTE[$q]+="${ANSWERS_NOTE[$q]:+; }$p: $ok"
+        else
+            warn "$p: wrong answers to $q queries: $ok"
+            cat "$BENCH_TMP/$p.$q.check" >&2
+            ANSWERS_NOTE[$q]+="${ANSWERS_NOTE[$q]:+; }$p: WRONG ANSWERS: $ok"
+        fi
+        if [ "$p" != "$BASE" ]; then
+            if cmp -s "$BENCH_TMP/$BASE.$q.answers" "$BENCH_TMP/$p.$q.answers"; then
+                ANSWERS_NOTE[$q]+=" (rcodes and addresses identical to $BASE's)"
+            else
+                warn "$p answers $q queries differently from $BASE"
+                ANSWERS_NOTE[$q]+=" (DIFFERENT from $BASE's)"
+            fi
+        fi
+    done
+    say "$q answers: ${ANSWERS_NOTE[$q]}"
 done
-for p in "${PEER_LIST[@]:1}"; do
-    if ! diff -u "$BENCH_TMP/$BASE.answers" "$BENCH_TMP/$p.answers" >"$BENCH_TMP/$p.diff"; then
-        warn "$p answers differently from $BASE:"
-        cat "$BENCH_TMP/$p.diff" >&2
-        ANSWERS_NOTE="DIFFERENT between $BASE and $p (see the script's output)"
-    fi
-done
-say "answers: $ANSWERS_NOTE; $BASE: $(head -1 "$BENCH_TMP/$BASE.answers")"
 
 # ---- runs ------------------------------------------------------------------------------
 
@@ -332,50 +481,86 @@ unpin_server() {
     done
 }
 
-# dnsperf_cmd PEER MODE SECONDS: sets CMD to the dnsperf command line of a mode.
+# dnsperf_cmd PEER MODE SECONDS: sets CMD to the dnsperf command line of a mode
+# (SET/RATE[+pin]).
 dnsperf_cmd() {
-    local peer=$1 mode=$2 secs=$3 base=${2%+pin}
+    local peer=$1 secs=$3 set=${2%%/*} rate=${2#*/} base
+    base=${rate%+pin}
     CMD=()
-    [ "$mode" = "$base" ] || CMD=(taskset -c "$PIN_DNSPERF_CPU")
-    CMD+=(dnsperf -s 127.0.0.1 -p "${PORT_OF[$peer]}" -d "$QUERIES" -l "$secs"
+    [ "$rate" = "$base" ] || CMD=(taskset -c "$PIN_DNSPERF_CPU")
+    CMD+=(dnsperf -s 127.0.0.1 -p "${PORT_OF[$peer]}" -d "${QFILE[$set]}" -l "$secs"
         -c "$DNSPERF_CLIENTS" -q "$DNSPERF_OUTSTANDING" -t "$DNSPERF_TIMEOUT")
+    [ "${QFORMAT[$set]}" = text ] || CMD+=(-B)
     [ "$base" = sat ] || CMD+=(-Q "${base#q}")
+    # a line per response for latency percentiles; not at saturation, where writing
+    # them would take dnsperf's CPU from sending
+    [ "$PERCENTILES" != 1 ] || [ "$base" = sat ] || CMD+=(-v)
     # shellcheck disable=SC2206  # DNSPERF_OPTS is a list of words by design
     [ -z "$DNSPERF_OPTS" ] || CMD+=($DNSPERF_OPTS)
 }
 
-COLUMNS_TSV=(round mode server pinned rate "${RUN_FIELDS[@]}")
+COLUMNS_TSV=(round mode set server pinned rate "${RUN_FIELDS[@]}")
 (IFS=$'\t'; echo "${COLUMNS_TSV[*]}") >"$RUNS_TSV"
 
 # run_one ROUND MODE PEER SECONDS [record]: one measured dnsperf run.
 run_one() {
     local round=$1 mode=$2 peer=$3 secs=$4 record=${5:-} pinned=no rate=nan row=() f
-    [ "${mode%+pin}" = "$mode" ] || pinned=yes
-    [ "${mode%+pin}" = sat ] || rate=${mode%+pin} rate=${rate#q}
+    local set=${2%%/*} r=${2#*/}
+    [ "${r%+pin}" = "$r" ] || pinned=yes
+    [ "${r%+pin}" = sat ] || { rate=${r%+pin}; rate=${rate#q}; }
     dnsperf_cmd "$peer" "$mode" "$secs"
     [ "$pinned" = no ] || pin_server "$peer" "$PIN_SERVER_CPU"
-    measure_dnsperf "${PID_OF[$peer]}" "$BENCH_TMP/run-$round-$mode-$peer" \
+    measure_dnsperf "${PID_OF[$peer]}" "$BENCH_TMP/run-$round-${mode//\//-}-$peer" \
         $((secs + 2 * DNSPERF_TIMEOUT + 15)) "${CMD[@]}"
     [ "$pinned" = no ] || unpin_server "$peer"
     [ -n "$record" ] || return 0
-    row=("$round" "$mode" "$peer" "$pinned" "$rate")
+    row=("$round" "$mode" "$set" "$peer" "$pinned" "$rate")
     for f in "${RUN_FIELDS[@]}"; do row+=("${RUN[$f]:-nan}"); done
     (IFS=$'\t'; echo "${row[*]}") >>"$RUNS_TSV"
-    printf '%-3s %-12s %-6s %9.0f qps %7s us/q  lost %-6s srv %6s%%  dnsperf %6s%% (top thread %s%%)  others %s%%  cpus %s%%\n' \
+    printf '%-3s %-17s %-6s %9.0f qps %7s us/q  lost %-5s srv %6s%%  dnsperf %6s%% (top thread %s%%)  others %s%%  steal %s%%  load %s\n' \
         "$round" "$mode" "$peer" "${RUN[qps]}" "${RUN[us_per_query]}" "${RUN[lost]}" \
         "${RUN[server_cpu_pct]}" "${RUN[dnsperf_cpu_pct]}" "${RUN[dnsperf_top_thread_pct]}" \
-        "${RUN[other_pct]}" "${RUN[cpu_nonidle_pct]}" >&2
+        "${RUN[other_pct]}" "${RUN[steal_pct]}" "${RUN[load1]}" >&2
 }
 
 if [ "$WARMUP" -gt 0 ]; then
-    say "warm-up: ${WARMUP} s of saturation per server (not recorded)"
-    for p in "${PEER_LIST[@]}"; do run_one 0 sat "$p" "$WARMUP"; done
+    say "warm-up: ${WARMUP} s of saturation per server and query set (not recorded)"
+    for q in "${SET_LIST[@]}"; do
+        for p in "${PEER_LIST[@]}"; do
+            if serves "$p" "$q"; then run_one 0 "$q/sat" "$p" "$WARMUP"; fi
+        done
+    done
 fi
+QUIET_NOTE="no wait for a quiet machine asked"
+if [ "$QUIET_WAIT" -gt 0 ]; then
+    if wait_quiet "$QUIET_WAIT" "$QUIET_LOAD"; then
+        QUIET_NOTE="the rounds started once the 1-minute load average was below $QUIET_LOAD"
+    else
+        QUIET_NOTE="the load average stayed >= $QUIET_LOAD for ${QUIET_WAIT} s: started anyway"
+    fi
+fi
+LOAD_BEFORE=$(loadavg)
 for ((round = 1; round <= ROUNDS; round++)); do
     say "round $round of $ROUNDS"
     for mode in "${MODE_LIST[@]}"; do
-        for p in "${PEER_LIST[@]}"; do run_one "$round" "$mode" "$p" "$DURATION" record; done
+        for p in "${PEER_LIST[@]}"; do
+            if serves "$p" "${mode%%/*}"; then run_one "$round" "$mode" "$p" "$DURATION" record; fi
+        done
     done
+done
+# More rounds, only of the modes that lack clean runs (less than CLEAN_STEAL% steal: the
+# hypervisor took the CPU from under the others), up to MAX_ROUNDS in all.
+while [ "$MIN_CLEAN" -gt 0 ] && [ "$round" -le "$MAX_ROUNDS" ]; do
+    mapfile -t lacking < <("${BENCHTOOL[@]}" lacking "$RUNS_TSV" --min "$MIN_CLEAN")
+    [ ${#lacking[@]} -gt 0 ] || break
+    say "round $round of at most $MAX_ROUNDS: ${#lacking[@]} modes with fewer than $MIN_CLEAN clean runs (steal < ${CLEAN_STEAL}%)"
+    EXTRA_ROUNDS=$((EXTRA_ROUNDS + 1))
+    for mode in "${lacking[@]}"; do
+        for p in "${PEER_LIST[@]}"; do
+            if serves "$p" "${mode%%/*}"; then run_one "$round" "$mode" "$p" "$DURATION" record; fi
+        done
+    done
+    round=$((round + 1))
 done
 LOAD_AFTER=$(loadavg)
 
@@ -402,28 +587,36 @@ mode_text() {
     local b=${1%+pin} t="dnsperf -c $DNSPERF_CLIENTS -q $DNSPERF_OUTSTANDING"
     case $b in
     sat) echo "$t (saturation)" ;;
-    *) echo "$t -Q ${b#q}" ;;
+    *) echo "$t -Q ${b#q}$([ "$PERCENTILES" = 1 ] && echo ' -v (percentiles from its line per response)')" ;;
     esac
 }
 {
-    printf 'title\tgtm-dnsd and peers, static names (bench/peers.sh, %s)\n' "$STAMP"
-    printf 'rounds\t%s\nseconds\t%s\nthreads\t%s\nservers\t%s\n' "$ROUNDS" "$DURATION" "$THREADS" "${PEER_LIST[*]}"
+    printf 'title\t%s (bench/%s, %s)\n' "${TITLE:-gtm-dnsd and peers}" "$BENCH_NAME" "$STAMP"
+    printf 'rounds\t%s\nseconds\t%s\nthreads\t%s\nservers\t%s\n' "$ROUNDS$([ "$EXTRA_ROUNDS" = 0 ] || echo " (+$EXTRA_ROUNDS for modes short of clean runs)")" "$DURATION" "$THREADS" "${PEER_LIST[*]}"
     printf 'pin_dnsperf_cpu\t%s\npin_server_cpu\t%s\n' "$PIN_DNSPERF_CPU" "$PIN_SERVER_CPU"
+    # issue 6's targets: the first server's µs/query over the peer's (a|b: the lower of
+    # the two), at most the given ratio, for the given query sets
+    printf 'target\tfloor\tstatic geo mix\t1.5\twithin 1.5x of the minimal responder\n'
+    printf 'target\tknot|nsd\tstatic\t1.0\tstatic names: no more than the best of Knot and NSD\n'
+    printf 'target\tgdnsd\tgeo\t0.667\tmanaged geo names with ECS: at most 2/3 of gdnsd\n'
     fact() { printf 'fact\t%s\t%s\n' "$1" "$2"; }
-    fact command "bench/peers.sh --rounds $ROUNDS --seconds $DURATION --threads $THREADS --modes '$MODES' --peers '$PEERS'$([ "$PINNED" = 1 ] && echo ' --pinned')"
+    fact command "$CMDLINE"
     fact machine "$NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), CLK_TCK $CLK_TCK$(cpu_accounting)"
-    fact "load average" "before $LOAD_BEFORE, after $LOAD_AFTER"
-    fact gtm "$(cd "$BENCH_TOP" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$BENCH_TOP" && git diff --quiet HEAD -- 2>/dev/null || echo ' (work tree has changes)'), $BUILDDIR"
+    fact "load average" "before the rounds $LOAD_BEFORE, after $LOAD_AFTER ($QUIET_NOTE)"
+    [ "$MIN_CLEAN" = 0 ] || fact "extra rounds" "$EXTRA_ROUNDS (of the modes with fewer than $MIN_CLEAN runs under ${CLEAN_STEAL}% steal; at most $MAX_ROUNDS rounds in all)"
+    GTM_COMMIT_END=$(gtm_commit)
+    fact gtm "commit $GTM_COMMIT when the run started$([ "$GTM_COMMIT_END" = "$GTM_COMMIT" ] || echo " ($GTM_COMMIT_END when it ended)"); binaries in $BUILDDIR, gtm-dnsd built $(gtm_built)"
     for p in "${PEER_LIST[@]}"; do
         case $p in
-        gtm) fact "$p" "${VERSION_OF[$p]}: --threads $THREADS" ;;
+        gtm) fact "$p" "${VERSION_OF[$p]}: --threads $THREADS${GEO_DIR:+, --geoip with the fixture .mmdb}" ;;
         knot) fact "$p" "${VERSION_OF[$p]}: udp-workers $THREADS, tcp-workers 1, background-workers 1" ;;
         nsd) fact "$p" "${VERSION_OF[$p]}: server-count $THREADS, reuseport yes, minimal-responses yes, rate limiting $NSD_RRL" ;;
-        gdnsd) fact "$p" "${VERSION_OF[$p]}: udp_threads $THREADS, tcp_threads 1" ;;
+        gdnsd) fact "$p" "${VERSION_OF[$p]}: udp_threads $THREADS, tcp_threads 1${GEO_DIR:+, geoip plugin on the fixture .mmdb and map, ECS on (its default)}" ;;
+        floor) fact "$p" "${VERSION_OF[$p]}: $THREADS threads" ;;
         esac
     done
     fact dnsperf "$(dnsperf -h 2>&1 | sed -n 's/^Version /dnsperf /p'), one sender and one receiver thread (no -T); -t $DNSPERF_TIMEOUT${DNSPERF_OPTS:+, plus $DNSPERF_OPTS}"
-    for m in "${MODE_LIST[@]}"; do
+    for m in "${RATE_LIST[@]}"; do
         if [ "${m%+pin}" = "$m" ]; then
             fact "mode $m" "$(mode_text "$m")"
         else
@@ -431,8 +624,15 @@ mode_text() {
         fi
     done
     fact zone "$ZONE, $ZONE_RRS records (bench/gen-zone.py $RECORDS plus ${#STATIC_NAMES[@]} static names)"
-    fact queries "$(awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}' "$QUERIES") — UDP, no EDNS unless DNSPERF_OPTS says so"
-    fact answers "$ANSWERS_NOTE"
+    fact "static queries" "$(awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}' "$QUERIES") — UDP, no EDNS unless DNSPERF_OPTS says so"
+    if [ -n "$GEO_DIR" ]; then
+        while IFS=$'\t' read -r k v; do fact "geo fixture: $k" "$v"; done <<<"$GEO_SUMMARY"
+        fact "geo fixture: GeoIP" "$(du -k "$GEO_DIR/geo.mmdb" | cut -f1) KiB .mmdb written by tests/geoip/make-mmdb.pl (MaxMind::DB::Writer): City layout, IPv4 inside IPv6 with aliases"
+        fact "geo and mix queries" "dnsperf -B (wire format, each query with its own EDNS Client Subnet option: IPv4 /24, IPv6 /56); the mix's static and NXDOMAIN queries carry no EDNS"
+    fi
+    for q in "${SET_LIST[@]}"; do
+        fact "answers ($q)" "${ANSWERS_NOTE[$q]:-not compared}"
+    done
     fact "all runs" "$RUNS_TSV"
 } >"$META"
 "${BENCHTOOL[@]}" report "$RUNS_TSV" --meta "$META" --out "$OUT"
