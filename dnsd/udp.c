@@ -70,6 +70,17 @@ static size_t reply_cmsg(const struct msghdr *in, uint8_t *out)
     return 0;
 }
 
+/* Readies the first n receive headers for the next recvmmsg (the kernel wrote only the
+ * headers of the datagrams it returned). */
+static void in_reset(struct udp_sock *u, int n)
+{
+    for (int i = 0; i < n; i++) {
+        u->in[i].msg_hdr.msg_namelen = sizeof u->peers[i];
+        u->in[i].msg_hdr.msg_controllen = u->wildcard ? UDP_CMSG_BYTES : 0;
+        u->in[i].msg_hdr.msg_flags = 0;
+    }
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct udp_sock *u = h->data;
@@ -79,11 +90,6 @@ static void on_readable(uv_poll_t *h, int status, int events)
     if (status < 0)
         return;
     for (int round = 0; round < UDP_ROUNDS; round++) {
-        for (int i = 0; i < UDP_BATCH; i++) {
-            u->in[i].msg_hdr.msg_namelen = sizeof u->peers[i];
-            u->in[i].msg_hdr.msg_controllen = u->wildcard ? UDP_CMSG_BYTES : 0;
-            u->in[i].msg_hdr.msg_flags = 0;
-        }
         int n = recvmmsg(u->fd, u->in, UDP_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return; /* EAGAIN: drained; other errors (ICMP reports) are not ours */
@@ -112,6 +118,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
             k++;
         }
         rcu_leave(w->reader);
+        in_reset(u, n);
         for (int sent = 0; sent < k;) {
             int r = sendmmsg(u->fd, u->out + sent, (unsigned)(k - sent), MSG_DONTWAIT);
             if (r <= 0) {
@@ -145,6 +152,7 @@ int udp_open(struct udp_sock **out, struct worker *w, const struct dnsd_listen *
         u->in[i].msg_hdr.msg_iovlen = 1;
         u->in[i].msg_hdr.msg_control = u->in_cmsg[i];
     }
+    in_reset(u, UDP_BATCH);
     *out = u;
     return 0;
 }
