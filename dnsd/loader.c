@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -219,6 +220,10 @@ static void *loader_main(void *arg)
                      next->nrecords, next->nnodes, (unsigned long long)(compiled - t0),
                      (unsigned long long)(now_ms() - compiled));
             snap_free(old);
+            /* hand the old snapshot's pages back to the system: glibc keeps freed
+             * memory of this thread's arena otherwise, and a big zone's resident size
+             * would stay at two snapshots after every reload */
+            malloc_trim(0);
             if (l->last_error[0]) {
                 log_info("store %s is usable again", l->path);
                 l->last_error[0] = '\0';
