@@ -15,7 +15,6 @@ db/migrations/0003_health.sql) and read back `health`, `health_events`, `rtt_sam
 and `vantages`.
 """
 import http.server
-import os
 import select
 import signal
 import socket
@@ -76,15 +75,72 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass  # a probe reset by healthd (SO_LINGER 0) is normal here
 
 
-class HttpBackend:
+class _Backend:
+    """What every backend here shares: an address and a port (a free one unless given),
+    and use as a context manager (started on entry unless running, stopped on exit)."""
+
+    def __init__(self, addr, port):
+        self.addr = addr
+        self.port = port or free_port()
+
+    def running(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self if self.running() else self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class _SocketLoop(_Backend):
+    """A socket of kind (SOCK_STREAM, SOCK_DGRAM) served by a thread that calls _ready()
+    whenever it is readable."""
+
+    kind = None
+
+    def __init__(self, addr, port):
+        super().__init__(addr, port)
+        self.sock = None
+        self.stop_event = threading.Event()
+        self.thread = None
+
+    def running(self):
+        return self.sock is not None
+
+    def _bind(self):
+        self.sock.bind((self.addr, self.port))
+
+    def start(self):
+        self.sock = socket.socket(_family(self.addr), self.kind)
+        self._bind()
+        self.stop_event.clear()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stop_event.is_set():
+            r, _, _ = select.select([self.sock], [], [], 0.05)
+            if r:
+                self._ready()
+
+    def stop(self):
+        if self.sock:
+            self.stop_event.set()
+            self.thread.join(5)
+            self.sock.close()
+            self.sock = None
+
+
+class HttpBackend(_Backend):
     """An HTTP (or, with tls=(cert, key), HTTPS) server on addr:port.
 
     status, body: what GET answers; fail_next: that many requests answer 503 first;
     hosts: the Host headers seen; requests: how many were answered."""
 
     def __init__(self, addr="127.0.0.1", port=None, status=200, body=b"ok\n", tls=None):
-        self.addr = addr
-        self.port = port or free_port()
+        super().__init__(addr, port)
         self.status = status
         self.body = body
         self.tls = tls
@@ -125,11 +181,8 @@ class HttpBackend:
             if fail_next is not None:
                 self.fail_next = fail_next
 
-    def __enter__(self):
-        return self.start() if not self.server else self
-
-    def __exit__(self, *exc):
-        self.stop()
+    def running(self):
+        return self.server is not None
 
 
 def make_cert(directory, name="gtm.test"):
@@ -146,72 +199,53 @@ def make_cert(directory, name="gtm.test"):
 
 # ---- TCP ----------------------------------------------------------------------------------
 
-class TcpListener:
+class TcpListener(_SocketLoop):
     """Accepts connections and closes them at once (hang=True: keeps them open and never
     sends a byte, like a server that accepts and never answers)."""
 
+    kind = socket.SOCK_STREAM
+
     def __init__(self, addr="127.0.0.1", port=None, hang=False):
-        self.addr = addr
-        self.port = port or free_port()
+        super().__init__(addr, port)
         self.hang = hang
-        self.sock = None
         self.held = []
         self.accepted = 0
-        self.stop_event = threading.Event()
-        self.thread = None
 
-    def start(self):
-        self.sock = socket.socket(_family(self.addr), socket.SOCK_STREAM)
+    def _bind(self):
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((self.addr, self.port))
+        super()._bind()
         self.sock.listen(128)
-        self.stop_event.clear()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        return self
 
-    def _run(self):
-        while not self.stop_event.is_set():
-            r, _, _ = select.select([self.sock], [], [], 0.05)
-            if not r:
-                continue
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            if self.hang:
-                self.held.append(conn)
-            else:
-                conn.close()
+    def _ready(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        self.accepted += 1
+        if self.hang:
+            self.held.append(conn)
+        else:
+            conn.close()
 
     def stop(self):
-        if self.sock:
-            self.stop_event.set()
-            self.thread.join(5)
-            self.sock.close()
-            self.sock = None
-            for c in self.held:
-                c.close()
-            self.held = []
-
-    def __enter__(self):
-        return self.start() if not self.sock else self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().stop()
+        for c in self.held:
+            c.close()
+        self.held = []
 
 
-class FullBacklog:
+class FullBacklog(_Backend):
     """A listener that never accepts, its accept queue filled by the test's own
     connections: Linux then drops further SYNs (tcp_conn_request), so a connect neither
     succeeds nor is refused; it times out."""
 
     def __init__(self, addr="127.0.0.1", port=None):
-        self.addr = addr
-        self.port = port or free_port()
+        super().__init__(addr, port)
         self.sock = None
         self.fillers = []
+
+    def running(self):
+        return self.sock is not None
 
     def start(self):
         self.sock = socket.socket(_family(self.addr), socket.SOCK_STREAM)
@@ -237,81 +271,42 @@ class FullBacklog:
             self.sock.close()
             self.sock = None
 
-    def __enter__(self):
-        return self.start() if not self.sock else self
-
-    def __exit__(self, *exc):
-        self.stop()
-
 
 # ---- DNS -------------------------------------------------------------------------------
 
-class DnsResponder:
+class DnsResponder(_SocketLoop):
     """A UDP DNS responder. mode: "ok" (NOERROR, one A record 192.0.2.53 for any
     question, as the answer section of the asked type A), "nodata" (NOERROR, no
     answer), "servfail", "nxdomain", "refused", "silent" (reads, never answers),
     "wrong-id" (answers with another ID). queries: the questions seen."""
 
+    kind = socket.SOCK_DGRAM
+
     def __init__(self, addr="127.0.0.1", port=None, mode="ok"):
-        self.addr = addr
-        self.port = port or free_port()
+        super().__init__(addr, port)
         self.mode = mode
         self.queries = []
-        self.sock = None
-        self.stop_event = threading.Event()
-        self.thread = None
 
-    def start(self):
-        self.sock = socket.socket(_family(self.addr), socket.SOCK_DGRAM)
-        self.sock.bind((self.addr, self.port))
-        self.stop_event.clear()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        return self
-
-    def _run(self):
-        while not self.stop_event.is_set():
-            r, _, _ = select.select([self.sock], [], [], 0.05)
-            if not r:
-                continue
-            try:
-                data, peer = self.sock.recvfrom(4096)
-                q = dns.message.from_wire(data)
-            except Exception:
-                continue
-            self.queries.append(q.question[0].to_text() if q.question else "")
-            mode = self.mode
-            if mode == "silent":
-                continue
-            resp = dns.message.make_response(q)
-            resp.flags |= dns.flags.AA
-            if mode == "ok":
-                qq = q.question[0]
-                resp.answer.append(dns.rrset.from_text(qq.name, 60, "IN", "A", "192.0.2.53"))
-            elif mode == "servfail":
-                resp.set_rcode(dns.rcode.SERVFAIL)
-            elif mode == "nxdomain":
-                resp.set_rcode(dns.rcode.NXDOMAIN)
-            elif mode == "refused":
-                resp.set_rcode(dns.rcode.REFUSED)
-            elif mode == "wrong-id":
-                resp.id = (q.id + 1) % 65536
-                qq = q.question[0]
-                resp.answer.append(dns.rrset.from_text(qq.name, 60, "IN", "A", "192.0.2.53"))
-            self.sock.sendto(resp.to_wire(), peer)
-
-    def stop(self):
-        if self.sock:
-            self.stop_event.set()
-            self.thread.join(5)
-            self.sock.close()
-            self.sock = None
-
-    def __enter__(self):
-        return self.start() if not self.sock else self
-
-    def __exit__(self, *exc):
-        self.stop()
+    def _ready(self):
+        try:
+            data, peer = self.sock.recvfrom(4096)
+            q = dns.message.from_wire(data)
+        except Exception:
+            return
+        self.queries.append(q.question[0].to_text() if q.question else "")
+        mode = self.mode
+        if mode == "silent":
+            return
+        resp = dns.message.make_response(q)
+        resp.flags |= dns.flags.AA
+        if mode in ("ok", "wrong-id"):
+            resp.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "A",
+                                                   "192.0.2.53"))
+        if mode == "wrong-id":
+            resp.id = (q.id + 1) % 65536
+        elif mode in ("servfail", "nxdomain", "refused"):
+            resp.set_rcode(dns.rcode.from_text(mode))
+        self.sock.sendto(resp.to_wire(), peer)
 
 
 # ---- a backend to kill in the middle of a request ----------------------------------------
@@ -337,14 +332,16 @@ while True:
 """
 
 
-class StallingProcess:
+class StallingProcess(_Backend):
     """An HTTP server in its own process that reads a request and then stalls; the test
     kills it (SIGKILL) while healthd waits for the answer."""
 
     def __init__(self, addr="127.0.0.1", port=None):
-        self.addr = addr
-        self.port = port or free_port()
+        super().__init__(addr, port)
         self.proc = None
+
+    def running(self):
+        return self.proc is not None
 
     def start(self):
         self.proc = subprocess.Popen([sys.executable, "-c", _STALLING_SERVER, self.addr,
@@ -368,12 +365,6 @@ class StallingProcess:
         if self.proc:
             self.proc.stdout.close()
             self.proc = None
-
-    def __enter__(self):
-        return self.start() if not self.proc else self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 @pytest.fixture

@@ -84,6 +84,9 @@ def _worker_index():
 
 
 def _port_is_free(port):
+    """Is nothing bound to port on 127.0.0.1 or ::1 (UDP or TCP)? gtm-dnsd binds with
+    SO_REUSEPORT, so a second server on a taken port would start and silently share the
+    traffic; a probe without SO_REUSEPORT fails instead."""
     for family, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
         for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
             s = socket.socket(family, kind)

@@ -70,22 +70,6 @@ def store(gtmctl):
 
 # ---- starting gtm-dnsd ------------------------------------------------------------------
 
-def _port_busy(port):
-    """Is anything bound to port on 127.0.0.1 or ::1 (UDP or TCP)? gtm-dnsd binds with
-    SO_REUSEPORT, so a second server on a taken port would start and silently share the
-    traffic; a probe without SO_REUSEPORT fails instead."""
-    for family, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(family, kind)
-            try:
-                s.bind((addr, port))
-            except OSError:
-                return True
-            finally:
-                s.close()
-    return False
-
-
 def _next_port_free(consume=False):
     """Moves conftest's port counter so that the `dnsd` fixture's next free_port() is a
     port nobody holds (other test sessions may run at the same time), and returns it;
@@ -94,13 +78,10 @@ def _next_port_free(consume=False):
     if _next_port_free.first:
         _next_port_free.first = False
         conftest._port_counter[0] = random.randrange(1000)
-    for _ in range(1000):
-        port = conftest.free_port()
-        if not _port_busy(port):
-            if not consume:
-                conftest._port_counter[0] = (conftest._port_counter[0] - 1) % 1000
-            return port
-    raise AssertionError("no free loopback port for gtm-dnsd")
+    port = conftest.free_port()
+    if not consume:
+        conftest._port_counter[0] = (conftest._port_counter[0] - 1) % 1000
+    return port
 
 
 _next_port_free.first = True
