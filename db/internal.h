@@ -43,6 +43,10 @@ int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what);
 typedef int (*store__row_fn)(sqlite3_stmt *stmt, void *ctx);
 int store__each_row(struct store *st, sqlite3_stmt *stmt, store__row_fn row, void *ctx,
                     const char *what);
+/* The id (first column) of the row sql (with ?1 = name) returns; GTM_ENOTFOUND with
+ * "no THING NAME WHERE" when there is none. */
+int store__find_id(struct store *st, const char *sql, const char *name, int64_t *id_out,
+                   const char *thing, const char *where);
 /* Column text that is never NULL ("" for SQL NULL). */
 const char *store__text(sqlite3_stmt *stmt, int col);
 /* Column blob that is never NULL (SQLite returns NULL for an empty blob). */

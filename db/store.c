@@ -78,6 +78,25 @@ int store__each_row(struct store *st, sqlite3_stmt *stmt, store__row_fn row, voi
     return rc;
 }
 
+int store__find_id(struct store *st, const char *sql, const char *name, int64_t *id_out,
+                   const char *thing, const char *where)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st, sql, &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    int src = sqlite3_step(stmt);
+    if (src == SQLITE_ROW)
+        *id_out = sqlite3_column_int64(stmt, 0);
+    else if (src == SQLITE_DONE)
+        rc = store__failf(st, GTM_ENOTFOUND, "no %s %s%s", thing, name, where);
+    else
+        rc = store__fail(st, src, thing);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 const char *store__text(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *t = sqlite3_column_text(stmt, col);

@@ -30,25 +30,6 @@ static int insert_named(struct store *st, const char *sql, const char *name, int
     return rc;
 }
 
-static int find_named(struct store *st, const char *sql, const char *name, int64_t *id_out,
-                      const char *thing)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st, sql, &stmt);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    int src = sqlite3_step(stmt);
-    if (src == SQLITE_ROW)
-        *id_out = sqlite3_column_int64(stmt, 0);
-    else if (src == SQLITE_DONE)
-        rc = store__failf(st, GTM_ENOTFOUND, "no %s %s", thing, name);
-    else
-        rc = store__fail(st, src, thing);
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 /* ---- regions -------------------------------------------------------------------- */
 
 int store_region_add(struct store *st, const struct store_region *r, int64_t *id_out)
@@ -72,7 +53,7 @@ int store_region_add(struct store *st, const struct store_region *r, int64_t *id
 
 int store_region_find(struct store *st, const char *name, int64_t *id_out)
 {
-    return find_named(st, "SELECT id FROM regions WHERE name = ?1", name, id_out, "region");
+    return store__find_id(st, "SELECT id FROM regions WHERE name = ?1", name, id_out, "region", "");
 }
 
 static int region_row(sqlite3_stmt *stmt, void *ctx)
@@ -105,7 +86,7 @@ int store_pool_add(struct store *st, const char *name, int64_t *id_out)
 
 int store_pool_find(struct store *st, const char *name, int64_t *id_out)
 {
-    return find_named(st, "SELECT id FROM pools WHERE name = ?1", name, id_out, "pool");
+    return store__find_id(st, "SELECT id FROM pools WHERE name = ?1", name, id_out, "pool", "");
 }
 
 static int pool_row(sqlite3_stmt *stmt, void *ctx)

@@ -31,20 +31,8 @@ int store_zone_add(struct store *st, const char *name, int64_t *id_out)
 
 int store_zone_find(struct store *st, const char *name, int64_t *id_out)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st, "SELECT id FROM zones WHERE name = ?1", &stmt);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    int src = sqlite3_step(stmt);
-    if (src == SQLITE_ROW)
-        *id_out = sqlite3_column_int64(stmt, 0);
-    else if (src == SQLITE_DONE)
-        rc = store__failf(st, GTM_ENOTFOUND, "no zone %s in the store", name);
-    else
-        rc = store__fail(st, src, "finding a zone");
-    sqlite3_finalize(stmt);
-    return rc;
+    return store__find_id(st, "SELECT id FROM zones WHERE name = ?1", name, id_out, "zone",
+                          " in the store");
 }
 
 static int exec_id(struct store *st, const char *sql, int64_t id, const char *what)
