@@ -43,8 +43,8 @@ int snap_name_hashes(uint32_t seed, const uint8_t *name, size_t len, uint32_t *h
     return n;
 }
 
-static const struct snap_node *find_hashed(const struct snap *s, const uint8_t *name, size_t len,
-                                           uint32_t hash)
+const struct snap_node *snap_find_hashed(const struct snap *s, const uint8_t *name, size_t len,
+                                         uint32_t hash)
 {
     for (uint32_t i = hash & s->mask;; i = (i + 1) & s->mask) {
         const struct snap_slot *slot = &s->slots[i];
@@ -61,7 +61,7 @@ const struct snap_node *snap_find(const struct snap *s, const uint8_t *name, siz
     uint32_t hashes[SNAP_MAX_LABELS + 1];
     uint8_t offs[SNAP_MAX_LABELS + 1];
     snap_name_hashes(s->seed, name, len, hashes, offs);
-    return find_hashed(s, name, len, hashes[0]);
+    return snap_find_hashed(s, name, len, hashes[0]);
 }
 
 const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t type)
@@ -89,7 +89,7 @@ void snap_lookup_hashed(const struct snap *s, const uint8_t *qname, size_t len,
     int i;
     /* The closest encloser: the longest suffix of qname that exists. */
     for (i = 0; i <= n && !node; i++)
-        node = find_hashed(s, qname + offs[i], len - offs[i], hashes[i]);
+        node = snap_find_hashed(s, qname + offs[i], len - offs[i], hashes[i]);
     if (!node) {
         *out = (struct snap_result){SNAP_REFUSED, NULL, NULL};
         return;

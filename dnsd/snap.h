@@ -171,6 +171,9 @@ const struct snap_rrset *snap_node_rrset(const struct snap_node *n, uint16_t typ
 
 /* The node with exactly this lower-case wire name, or NULL. */
 const struct snap_node *snap_find(const struct snap *s, const uint8_t *name, size_t len);
+/* The same with the name's hash (hashes[0] of snap_name_hashes()) already computed. */
+const struct snap_node *snap_find_hashed(const struct snap *s, const uint8_t *name, size_t len,
+                                         uint32_t hash);
 
 enum snap_match {
     SNAP_REFUSED,    /* in no zone of the snapshot */

@@ -49,18 +49,11 @@ static void table_grow(struct snap *s)
     free(old);
 }
 
-static uint32_t name_hash(const struct snap *s, const uint8_t *name, size_t len)
+/* The node named name (hash: its snap_name_hashes() hash), added to zone z if new. */
+static struct snap_node *node_get_hashed(struct snap *s, const uint8_t *name, size_t len,
+                                         uint32_t hash, const struct snap_zone *z)
 {
-    uint32_t hashes[SNAP_MAX_LABELS + 1];
-    uint8_t offs[SNAP_MAX_LABELS + 1];
-    snap_name_hashes(s->seed, name, len, hashes, offs);
-    return hashes[0];
-}
-
-struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len,
-                                 const struct snap_zone *z)
-{
-    struct snap_node *n = (struct snap_node *)snap_find(s, name, len);
+    struct snap_node *n = (struct snap_node *)snap_find_hashed(s, name, len, hash);
     if (n)
         return n;
     if ((s->nnodes + 1) * 2 > (size_t)s->mask + 1)
@@ -69,20 +62,30 @@ struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len
     n->name = arena_dup(&s->arena, name, len);
     n->name_len = (uint8_t)len;
     n->zone = z;
-    table_put(s, n, name_hash(s, name, len));
+    table_put(s, n, hash);
     s->nnodes++;
     return n;
 }
 
-/* The zone of the deepest apex at or above name: where its records belong. */
-static const struct snap_zone *deepest_zone(const struct snap *s, const uint8_t *name, size_t len)
+struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len,
+                                 const struct snap_zone *z)
 {
-    for (size_t off = 0; off < len; off += name[off] + 1u) {
-        const struct snap_node *n = snap_find(s, name + off, len - off);
+    uint32_t hashes[SNAP_MAX_LABELS + 1];
+    uint8_t offs[SNAP_MAX_LABELS + 1];
+    snap_name_hashes(s->seed, name, len, hashes, offs);
+    return node_get_hashed(s, name, len, hashes[0], z);
+}
+
+/* The zone of the deepest apex at or above name (its suffix hashes and offsets from
+ * snap_name_hashes(), nlabels labels): where its records belong. */
+static const struct snap_zone *deepest_zone(const struct snap *s, const uint8_t *name, size_t len,
+                                            const uint32_t *hashes, const uint8_t *offs,
+                                            int nlabels)
+{
+    for (int i = 0; i <= nlabels; i++) {
+        const struct snap_node *n = snap_find_hashed(s, name + offs[i], len - offs[i], hashes[i]);
         if (n && (n->flags & SNAP_NODE_APEX))
             return n->zone;
-        if (name[off] == 0)
-            break;
     }
     return NULL;
 }
@@ -153,9 +156,12 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
     const struct snap_zone *zone = b->zones[b->zone_at].zone;
     if (!b->node || b->node->name_len != len || memcmp(b->node->name, wire, len) != 0) {
         finish_node(b);
-        const struct snap_zone *deepest = deepest_zone(b->s, wire, len);
+        uint32_t hashes[SNAP_MAX_LABELS + 1];
+        uint8_t offs[SNAP_MAX_LABELS + 1];
+        int nlabels = snap_name_hashes(b->s->seed, wire, len, hashes, offs);
+        const struct snap_zone *deepest = deepest_zone(b->s, wire, len, hashes, offs, nlabels);
         if (deepest == zone) {
-            b->node = snap__node_get(b->s, wire, len, zone);
+            b->node = node_get_hashed(b->s, wire, len, hashes[0], zone);
         } else if (deepest->apex->name_len == len) {
             /* the parent's side of a child zone we also serve: kept for DS queries */
             struct snap_node *shadow = arena_zalloc(&b->s->arena, sizeof *shadow);
