@@ -7,19 +7,48 @@
 
 #include "dnsd/snap.h"
 
-/* FNV-1a over each label (length byte included), chained from the rightmost label so
- * that every suffix's hash falls out of one pass; murmur3's finaliser then spreads
- * the bits for the power-of-two table. */
-#define FNV_PRIME 16777619u
+/* Each label (length byte included) is folded into a 64-bit state eight bytes at a
+ * time, chained from the rightmost label so that every suffix's hash falls out of one
+ * pass; murmur3's 64-bit finaliser then spreads the bits for the power-of-two table.
+ * A label's last word is read with one load and masked when the name goes on for eight
+ * more bytes, byte by byte near its end: a suffix's length decides which, so the same
+ * suffix always hashes the same way, and only its label's bytes count. */
+#define MIX_PRIME 0x100000001b3ull /* FNV-1a's 64-bit prime */
 
-static inline uint32_t fmix32(uint32_t h)
+static inline uint32_t fmix64(uint64_t h)
 {
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h;
+}
+
+/* Folds the label at l (avail bytes of the name from l on) into h. */
+static inline uint64_t mix_label(uint64_t h, const uint8_t *l, size_t avail)
+{
+    size_t len = l[0] + 1u, k = 0;
+    for (; k + 8 <= len; k += 8) {
+        uint64_t w;
+        memcpy(&w, l + k, 8);
+        h = (h ^ w) * MIX_PRIME;
+    }
+    if (k == len)
+        return h;
+    uint64_t w = 0;
+    if (avail >= k + 8) {
+        memcpy(&w, l + k, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        w &= ~0ull >> (8 * (8 - (len - k))); /* the label's bytes come first in memory */
+#else
+        w &= ~0ull << (8 * (8 - (len - k)));
+#endif
+    } else {
+        for (size_t j = k; j < len; j++)
+            w = w << 8 | l[j];
+    }
+    return (h ^ w) * MIX_PRIME;
 }
 
 int snap_name_hashes(uint32_t seed, const uint8_t *name, size_t len, uint32_t *hashes,
@@ -32,13 +61,11 @@ int snap_name_hashes(uint32_t seed, const uint8_t *name, size_t len, uint32_t *h
         pos += name[pos] + 1u;
     }
     offs[n] = (uint8_t)pos;
-    uint32_t h = seed;
-    hashes[n] = fmix32(h);
+    uint64_t h = seed;
+    hashes[n] = fmix64(h);
     for (int i = n - 1; i >= 0; i--) {
-        const uint8_t *l = name + offs[i];
-        for (unsigned k = 0; k <= l[0]; k++)
-            h = (h ^ l[k]) * FNV_PRIME;
-        hashes[i] = fmix32(h);
+        h = mix_label(h, name + offs[i], len - offs[i]);
+        hashes[i] = fmix64(h);
     }
     return n;
 }

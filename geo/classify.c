@@ -2,7 +2,8 @@
  * GeoIP search tree (and the CIDR overrides) once per mode and family, decides each
  * network's region list, and folds two sibling networks with the same list into their
  * parent: the leaves that remain are the widest blocks with one answer. Loader thread
- * or gtmctl. geo_classify() is the query path: no allocation, one read per bit walked. */
+ * or gtmctl. geo_classify() is the query path: no allocation; one table read for the
+ * first JUMP_BITS bits of the address, then one read per bit walked. */
 #include "config.h"
 
 #include <stddef.h>
@@ -17,11 +18,21 @@
 /* A trie reference: a node index, or a leaf holding a region-list id. */
 #define LEAF 0x80000000u
 #define LEAF_NONE (LEAF | 0x7FFFFFFFu)
+/* Leading address bits a lookup takes in one step (GeoIP networks are rarely wider
+ * than /16, so most walks start at depth 16; 2^16 entries of 5 bytes per tree). */
+#define JUMP_BITS 16
+#define JUMP_SIZE (1u << JUMP_BITS)
+_Static_assert(JUMP_BITS == 16, "geo_classify() indexes the table with two bytes");
 
 struct trie {
     uint32_t *nodes; /* pairs: [2i] the 0 branch, [2i+1] the 1 branch */
     uint32_t n, cap;
     uint32_t root[2]; /* IPv4, IPv6 */
+    /* Per family, by the address's first JUMP_BITS bits: where the walk from the root
+     * stands after them (a node at depth JUMP_BITS, or the leaf it met first) and that
+     * depth. NULL when the root is a leaf. */
+    uint32_t *jump[2];
+    uint8_t *jump_depth[2];
 };
 
 struct geo_classifier {
@@ -110,8 +121,11 @@ struct build {
     const struct geo_key **ov;
     size_t nov;
     /* decided data records: offset -> leaf, when no CIDR key applies */
-    uint32_t *cache_keys, *cache_vals;
-    size_t cache_mask, ncache;
+    struct cache_entry {
+        uint32_t key, leaf; /* key 0: empty */
+    } * cache;
+    unsigned cache_bits; /* 2^cache_bits slots */
+    size_t ncache;
     uint16_t *scratch; /* nregions */
     double *dist;      /* nregions */
     int err;
@@ -221,37 +235,44 @@ static uint32_t decide(struct build *b, const struct geo_loc *loc, const struct 
     }
 }
 
+/* Where key (a data record's offset + 1) starts probing in a table of 2^bits slots:
+ * Fibonacci hashing, from the product's high bits (offsets differ in their high bits,
+ * which the low bits of a product do not see). */
+static size_t cache_home(uint32_t key, unsigned bits)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
 /* The cache slot of a data record's offset; *found tells whether it holds a leaf. The
  * slot stays valid until the next call. */
 static uint32_t *cache_slot(struct build *b, uint32_t key, bool *found)
 {
-    if (!b->cache_keys || (b->ncache + 1) * 2 > b->cache_mask + 1) {
-        size_t old = b->cache_keys ? b->cache_mask + 1 : 0, n = old ? 2 * old : 4096;
-        uint32_t *keys = xcalloc(n, sizeof *keys), *vals = xcalloc(n, sizeof *vals);
+    size_t mask = ((size_t)1 << b->cache_bits) - 1;
+    if (!b->cache || (b->ncache + 1) * 2 > mask + 1) {
+        size_t old = b->cache ? mask + 1 : 0;
+        b->cache_bits = old ? b->cache_bits + 1 : 12;
+        mask = ((size_t)1 << b->cache_bits) - 1;
+        struct cache_entry *t = xcalloc(mask + 1, sizeof *t);
         for (size_t i = 0; i < old; i++) {
-            if (!b->cache_keys[i])
+            if (!b->cache[i].key)
                 continue;
-            size_t j = (b->cache_keys[i] * 2654435761u) & (n - 1);
-            while (keys[j])
-                j = (j + 1) & (n - 1);
-            keys[j] = b->cache_keys[i];
-            vals[j] = b->cache_vals[i];
+            size_t j = cache_home(b->cache[i].key, b->cache_bits);
+            while (t[j].key)
+                j = (j + 1) & mask;
+            t[j] = b->cache[i];
         }
-        free(b->cache_keys);
-        free(b->cache_vals);
-        b->cache_keys = keys;
-        b->cache_vals = vals;
-        b->cache_mask = n - 1;
+        free(b->cache);
+        b->cache = t;
     }
-    size_t j = (key * 2654435761u) & b->cache_mask;
-    while (b->cache_keys[j] && b->cache_keys[j] != key)
-        j = (j + 1) & b->cache_mask;
-    *found = b->cache_keys[j] != 0;
+    size_t j = cache_home(key, b->cache_bits);
+    while (b->cache[j].key && b->cache[j].key != key)
+        j = (j + 1) & mask;
+    *found = b->cache[j].key != 0;
     if (!*found) {
-        b->cache_keys[j] = key;
+        b->cache[j].key = key;
         b->ncache++;
     }
-    return &b->cache_vals[j];
+    return &b->cache[j].leaf;
 }
 
 /* The leaf of a network whose record is rec, where the CIDR key ov (or none) applies.
@@ -339,6 +360,23 @@ static uint32_t build(struct build *b, struct geo__rec rec, int depth, const str
     return new_node(b->t, zero, one);
 }
 
+/* The jump table of a family's tree (see struct trie). */
+static void build_jump(struct trie *t, int f)
+{
+    if (t->root[f] & LEAF)
+        return;
+    t->jump[f] = xcalloc(JUMP_SIZE, sizeof *t->jump[f]);
+    t->jump_depth[f] = xcalloc(JUMP_SIZE, sizeof *t->jump_depth[f]);
+    for (uint32_t idx = 0; idx < JUMP_SIZE; idx++) {
+        uint32_t v = t->root[f];
+        int depth = 0;
+        for (; !(v & LEAF) && depth < JUMP_BITS; depth++)
+            v = t->nodes[2 * v + ((idx >> (JUMP_BITS - 1 - depth)) & 1)];
+        t->jump[f][idx] = v;
+        t->jump_depth[f][idx] = (uint8_t)depth;
+    }
+}
+
 static int build_family(struct build *b, int family)
 {
     const struct geo_inputs *in = b->in;
@@ -365,11 +403,12 @@ static int build_family(struct build *b, int family)
     }
     /* the record cache is keyed by offset within one database file: IPv4 and IPv6 may
      * come from different files */
-    free(b->cache_keys);
-    free(b->cache_vals);
-    b->cache_keys = b->cache_vals = NULL;
+    free(b->cache);
+    b->cache = NULL;
     b->ncache = 0;
     b->t->root[family == 4 ? 0 : 1] = build(b, root, 0, b->ov, b->nov, NULL);
+    if (!b->err)
+        build_jump(b->t, family == 4 ? 0 : 1);
     free(b->ov);
     b->ov = NULL;
     return b->err;
@@ -397,8 +436,7 @@ int geo_classifier_build(const struct geo_inputs *in, struct geo_classifier **ou
             rc = build_family(&b, 6);
         }
     }
-    free(b.cache_keys);
-    free(b.cache_vals);
+    free(b.cache);
     free(b.scratch);
     free(b.dist);
     if (rc) {
@@ -414,8 +452,13 @@ void geo_classifier_free(struct geo_classifier *c)
 {
     if (!c)
         return;
-    for (int m = 0; m < GEO_MODES; m++)
+    for (int m = 0; m < GEO_MODES; m++) {
         free(c->trie[m].nodes);
+        for (int f = 0; f < 2; f++) {
+            free(c->trie[m].jump[f]);
+            free(c->trie[m].jump_depth[f]);
+        }
+    }
     free(c->rl_regions);
     free(c->rlists);
     free(c->rl_slots);
@@ -426,8 +469,11 @@ size_t geo_classifier_bytes(const struct geo_classifier *c)
 {
     size_t n = sizeof *c + c->rl_cap * sizeof *c->rl_regions + c->nrl * sizeof *c->rlists +
                (c->rl_slots_mask + 1) * sizeof *c->rl_slots;
-    for (int m = 0; m < GEO_MODES; m++)
+    for (int m = 0; m < GEO_MODES; m++) {
         n += 2 * (size_t)c->trie[m].cap * sizeof(uint32_t);
+        for (int f = 0; f < 2; f++)
+            n += c->trie[m].jump[f] ? JUMP_SIZE * (sizeof(uint32_t) + 1) : 0;
+    }
     return n;
 }
 
@@ -437,8 +483,13 @@ uint32_t geo_classify(const struct geo_classifier *c, enum geo_mode mode, int fa
                       const uint8_t *addr, int *prefix)
 {
     const struct trie *t = &c->trie[mode];
-    uint32_t v = t->root[family == 4 ? 0 : 1];
-    int depth = 0;
+    int f = family == 4 ? 0 : 1, depth = 0;
+    uint32_t v = t->root[f];
+    if (t->jump[f]) {
+        uint32_t idx = (uint32_t)addr[0] << 8 | addr[1];
+        v = t->jump[f][idx];
+        depth = t->jump_depth[f][idx];
+    }
     while (!(v & LEAF)) {
         v = t->nodes[2 * v + ((addr[depth >> 3] >> (7 - (depth & 7))) & 1)];
         depth++;

@@ -123,7 +123,8 @@ size_t geo_classifier_bytes(const struct geo_classifier *c);
 
 /* Per query: the region list id for addr (family 4 or 6, addr truncated by the caller)
  * under mode, and in *prefix the depth of the trie leaf: the widest prefix around addr
- * with the same decision. No allocation; a few dozen memory reads at most. */
+ * with the same decision. No allocation; one table read for the first 16 bits, then
+ * one read per further bit of the leaf's depth. */
 uint32_t geo_classify(const struct geo_classifier *c, enum geo_mode mode, int family,
                       const uint8_t *addr, int *prefix);
 /* The list of an id from geo_classify() (not GEO_RLIST_NONE). */
