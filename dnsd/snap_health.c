@@ -144,6 +144,13 @@ void snap_health_carry(struct snap *to, const struct snap *from)
 
 void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_ms, bool log)
 {
+    struct change {
+        uint32_t ep;
+        uint8_t old, st;
+        size_t reports;
+    } *changes = NULL;
+    uint32_t *drained = NULL;
+    size_t nchanges = 0, ndrained = 0;
     /* votes, recorded flips and endpoints all by store id: one merge */
     size_t v = 0, f = 0;
     for (size_t k = 0; k < s->neps; k++) {
@@ -178,10 +185,10 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
         if (old == st)
             continue;
         atomic_store_explicit(&s->states[i], st, memory_order_relaxed);
-        if (log && (old & ~POL_STATE_FLAPPING) != (st & ~POL_STATE_FLAPPING))
-            log_info("endpoint %s (%s): %s -> %s (%zu report%s)", e->target,
-                     s->regions[e->region].name, state_name(old), state_name(st), n,
-                     n == 1 ? "" : "s");
+        if (log && (old & ~POL_STATE_FLAPPING) != (st & ~POL_STATE_FLAPPING)) {
+            GROW(changes, nchanges);
+            changes[nchanges++] = (struct change){i, old, st, n};
+        }
     }
     for (size_t r = 0; r < s->nregions; r++) {
         uint32_t factor = 1000;
@@ -193,7 +200,22 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
         if (old == factor)
             continue;
         atomic_store_explicit(&s->drain[r], (uint16_t)factor, memory_order_relaxed);
-        if (log)
-            log_info("region %s: weights at %u%% (drain)", s->regions[r].name, factor / 10);
+        if (log) {
+            GROW(drained, ndrained);
+            drained[ndrained++] = (uint32_t)r;
+        }
     }
+    /* logged once every state is written: a drill of a region takes its endpoints out
+     * together, not one log line apart */
+    for (size_t k = 0; k < nchanges; k++) {
+        const struct change *c = &changes[k];
+        const struct pol_endpoint *e = &s->eps[c->ep];
+        log_info("endpoint %s (%s): %s -> %s (%zu report%s)", e->target, s->regions[e->region].name,
+                 state_name(c->old), state_name(c->st), c->reports, c->reports == 1 ? "" : "s");
+    }
+    for (size_t k = 0; k < ndrained; k++)
+        log_info("region %s: weights at %u%% (drain)", s->regions[drained[k]].name,
+                 atomic_load_explicit(&s->drain[drained[k]], memory_order_relaxed) / 10u);
+    free(changes);
+    free(drained);
 }

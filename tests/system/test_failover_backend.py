@@ -62,8 +62,9 @@ def test_region_fails_for_real(stack):
 
 
 def test_backend_that_hangs(stack, backends):
-    """The backend is replaced by one that accepts and never answers: each probe times
-    out after 500 ms, and after two of them the endpoint is out of the answers."""
+    """The backend is replaced by one that accepts and never answers: its probes time
+    out after 500 ms, and after two failures the endpoint is out of the answers (a probe
+    in the moment between the two servers is refused instead: at least one timed out)."""
     s = stack()
     web = s.web[US1]
     web.stop()
@@ -72,6 +73,6 @@ def test_backend_that_hangs(stack, backends):
     took, now = s.first_change(ALL, ans(EU1, EU2, US1), t0)
     assert took < FAIL_S, f"backend hangs -> changed answer: {took:.3f} s"
     assert now == ans(EU1, EU2, ttl=DEGRADED)
-    assert hang.accepted >= 2
+    assert hang.accepted >= 1
     assert s.events()[-1] == (f"web/{US1}", "test", "up", "down", "timeout after 500 ms")
     assert "timeout after 500 ms" in s.hd.log()
