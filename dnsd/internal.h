@@ -26,6 +26,16 @@ struct build {
     size_t nzones;
     size_t zone_at;    /* index of the zone of the records being read */
     bool zones_sorted; /* by id, as the records come */
+    bool nested;       /* some zone's apex lies inside another zone we serve */
+    /* every node of the table, in the order they were added */
+    struct snap_node **nodes;
+    size_t nodes_cap;
+    /* the nodes of the records read so far, not yet in the table (only apexes are) */
+    struct pending_node {
+        struct snap_node *node;
+        uint32_t hash;
+    } * pending;
+    size_t npending, pending_cap;
     /* the RRsets of the node being filled */
     struct snap_node *node;
     struct snap_rrset *sets;
@@ -39,7 +49,7 @@ struct build {
 };
 
 /* The node named name (lower-case wire), created in zone z if it does not exist. */
-struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len,
+struct snap_node *snap__node_get(struct build *b, const uint8_t *name, size_t len,
                                  const struct snap_zone *z);
 /* The zone with store id id, or NULL. */
 struct snap_zone *snap__zone_by_id(struct build *b, int64_t id);

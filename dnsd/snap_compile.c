@@ -24,6 +24,9 @@
 #define TYPE_SRV 33
 /* Table sizes are powers of two at least twice the node count: probes stay short. */
 #define SNAP_MIN_SLOTS 64
+/* How many nodes ahead the bulk loops prefetch the hash slot they will probe: a big
+ * zone's table is far larger than the caches, and that miss is most of a probe's cost. */
+#define PREFETCH_AHEAD 16
 
 /* ---- the node table ------------------------------------------------------------ */
 
@@ -36,53 +39,95 @@ static void table_put(struct snap *s, struct snap_node *n, uint32_t hash)
     s->slots[i].node = n;
 }
 
-static void table_grow(struct snap *s)
+/* Rehashes the table into nslots slots (a power of two). */
+static void table_resize(struct snap *s, uint32_t nslots)
 {
     struct snap_slot *old = s->slots;
-    uint32_t old_n = s->mask + 1;
-    uint32_t n = old ? 2 * old_n : SNAP_MIN_SLOTS;
-    s->slots = xcalloc(n, sizeof *s->slots);
-    s->mask = n - 1;
-    for (uint32_t i = 0; old && i < old_n; i++)
+    uint32_t old_n = old ? s->mask + 1 : 0;
+    s->slots = xcalloc(nslots, sizeof *s->slots);
+    s->mask = nslots - 1;
+    for (uint32_t i = 0; i < old_n; i++)
         if (old[i].node)
             table_put(s, (struct snap_node *)old[i].node, old[i].hash);
     free(old);
 }
 
-/* The node named name (hash: its snap_name_hashes() hash), added to zone z if new. */
-static struct snap_node *node_get_hashed(struct snap *s, const uint8_t *name, size_t len,
-                                         uint32_t hash, const struct snap_zone *z)
+/* Makes room in the table and in b->nodes for n more nodes. */
+static void nodes_reserve(struct build *b, size_t n)
 {
-    struct snap_node *n = (struct snap_node *)snap_find_hashed(s, name, len, hash);
-    if (n)
-        return n;
-    if ((s->nnodes + 1) * 2 > (size_t)s->mask + 1)
-        table_grow(s);
-    n = arena_zalloc(&s->arena, sizeof *n);
+    struct snap *s = b->s;
+    size_t want = s->nnodes + n;
+    uint32_t slots = s->mask + 1;
+    while (want * 2 > slots)
+        slots *= 2;
+    if (slots != s->mask + 1)
+        table_resize(s, slots);
+    if (want > b->nodes_cap) {
+        b->nodes_cap = want > 2 * b->nodes_cap ? want : 2 * b->nodes_cap;
+        b->nodes = xreallocarray(b->nodes, b->nodes_cap, sizeof *b->nodes);
+    }
+}
+
+/* A new node named name in zone z, in the arena only. */
+static struct snap_node *node_new(struct snap *s, const uint8_t *name, size_t len,
+                                  const struct snap_zone *z)
+{
+    struct snap_node *n = arena_zalloc(&s->arena, sizeof *n);
     n->name = arena_dup(&s->arena, name, len);
     n->name_len = (uint8_t)len;
     n->zone = z;
-    table_put(s, n, hash);
-    s->nnodes++;
     return n;
 }
 
-struct snap_node *snap__node_get(struct snap *s, const uint8_t *name, size_t len,
+static void node_add(struct build *b, struct snap_node *n, uint32_t hash)
+{
+    table_put(b->s, n, hash);
+    b->nodes[b->s->nnodes++] = n;
+}
+
+/* The node named name (hash: its snap_name_hashes() hash), added to zone z if new. */
+static struct snap_node *node_get_hashed(struct build *b, const uint8_t *name, size_t len,
+                                         uint32_t hash, const struct snap_zone *z)
+{
+    struct snap_node *n = (struct snap_node *)snap_find_hashed(b->s, name, len, hash);
+    if (n)
+        return n;
+    nodes_reserve(b, 1);
+    n = node_new(b->s, name, len, z);
+    node_add(b, n, hash);
+    return n;
+}
+
+struct snap_node *snap__node_get(struct build *b, const uint8_t *name, size_t len,
                                  const struct snap_zone *z)
 {
     uint32_t hashes[SNAP_MAX_LABELS + 1];
     uint8_t offs[SNAP_MAX_LABELS + 1];
-    snap_name_hashes(s->seed, name, len, hashes, offs);
-    return node_get_hashed(s, name, len, hashes[0], z);
+    snap_name_hashes(b->s->seed, name, len, hashes, offs);
+    return node_get_hashed(b, name, len, hashes[0], z);
 }
 
-/* The zone of the deepest apex at or above name (its suffix hashes and offsets from
- * snap_name_hashes(), nlabels labels): where its records belong. */
+/* The nodes of the records, made while reading (each owner comes once), go into the
+ * table in one go: sized once, and each slot prefetched a few nodes ahead. */
+static void add_pending(struct build *b)
+{
+    struct snap *s = b->s;
+    nodes_reserve(b, b->npending);
+    for (size_t i = 0; i < b->npending; i++) {
+        if (i + PREFETCH_AHEAD < b->npending)
+            __builtin_prefetch(&s->slots[b->pending[i + PREFETCH_AHEAD].hash & s->mask], 1);
+        node_add(b, b->pending[i].node, b->pending[i].hash);
+    }
+    b->npending = 0;
+}
+
+/* The zone of the deepest apex at or above suffix 'from' of name (its suffix hashes and
+ * offsets from snap_name_hashes(), nlabels labels): from 0, where its records belong. */
 static const struct snap_zone *deepest_zone(const struct snap *s, const uint8_t *name, size_t len,
-                                            const uint32_t *hashes, const uint8_t *offs,
+                                            const uint32_t *hashes, const uint8_t *offs, int from,
                                             int nlabels)
 {
-    for (int i = 0; i <= nlabels; i++) {
+    for (int i = from; i <= nlabels; i++) {
         const struct snap_node *n = snap_find_hashed(s, name + offs[i], len - offs[i], hashes[i]);
         if (n && (n->flags & SNAP_NODE_APEX))
             return n->zone;
@@ -103,7 +148,7 @@ static int on_zone(void *arg, const struct store_zone *z)
     }
     b->zones = xreallocarray(b->zones, b->nzones + 1, sizeof *b->zones);
     struct snap_zone *zone = arena_zalloc(&b->s->arena, sizeof *zone);
-    struct snap_node *apex = snap__node_get(b->s, wire, len, zone);
+    struct snap_node *apex = snap__node_get(b, wire, len, zone);
     apex->flags |= SNAP_NODE_APEX;
     zone->apex = apex;
     b->zones[b->nzones++] = (struct bzone){z->id, zone};
@@ -126,6 +171,9 @@ static void finish_node(struct build *b)
     if (b->node && b->nsets) {
         b->node->rrsets = arena_dup(&b->s->arena, b->sets, b->nsets * sizeof *b->sets);
         b->node->nrrsets = (uint16_t)b->nsets;
+        /* NS below an apex: a delegation point */
+        if (!(b->node->flags & SNAP_NODE_APEX) && snap_node_rrset(b->node, TYPE_NS))
+            b->node->flags |= SNAP_NODE_CUT;
     }
     b->node = NULL;
     b->nsets = 0;
@@ -137,6 +185,21 @@ static int bzone_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Whether a zone's apex is below another zone's: only then can a record's owner belong
+ * to a deeper zone than its own. */
+static bool any_nested_zone(const struct build *b)
+{
+    uint32_t hashes[SNAP_MAX_LABELS + 1];
+    uint8_t offs[SNAP_MAX_LABELS + 1];
+    for (size_t z = 0; z < b->nzones; z++) {
+        const struct snap_node *apex = b->zones[z].zone->apex;
+        int nlabels = snap_name_hashes(b->s->seed, apex->name, apex->name_len, hashes, offs);
+        if (deepest_zone(b->s, apex->name, apex->name_len, hashes, offs, 1, nlabels))
+            return true;
+    }
+    return false;
+}
+
 static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
 {
     struct build *b = arg;
@@ -145,6 +208,7 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
     if (!b->zones_sorted) {
         qsort(b->zones, b->nzones, sizeof *b->zones, bzone_cmp);
         b->zones_sorted = true;
+        b->nested = any_nested_zone(b);
     }
     /* records come grouped by zone, in ascending zone id */
     while (b->zone_at < b->nzones && b->zones[b->zone_at].id != zone_id)
@@ -159,9 +223,18 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
         uint32_t hashes[SNAP_MAX_LABELS + 1];
         uint8_t offs[SNAP_MAX_LABELS + 1];
         int nlabels = snap_name_hashes(b->s->seed, wire, len, hashes, offs);
-        const struct snap_zone *deepest = deepest_zone(b->s, wire, len, hashes, offs, nlabels);
-        if (deepest == zone) {
-            b->node = node_get_hashed(b->s, wire, len, hashes[0], zone);
+        const struct snap_zone *deepest =
+            b->nested ? deepest_zone(b->s, wire, len, hashes, offs, 0, nlabels) : zone;
+        if (deepest == zone && len == zone->apex->name_len) {
+            b->node = (struct snap_node *)zone->apex; /* made with its zone */
+        } else if (deepest == zone) {
+            /* a name not seen before: each owner's records come together */
+            b->node = node_new(b->s, wire, len, zone);
+            if (b->npending == b->pending_cap) {
+                b->pending_cap = b->pending_cap ? 2 * b->pending_cap : 1024;
+                b->pending = xreallocarray(b->pending, b->pending_cap, sizeof *b->pending);
+            }
+            b->pending[b->npending++] = (struct pending_node){b->node, hashes[0]};
         } else if (deepest->apex->name_len == len) {
             /* the parent's side of a child zone we also serve: kept for DS queries */
             struct snap_node *shadow = arena_zalloc(&b->s->arena, sizeof *shadow);
@@ -204,42 +277,25 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
 
 /* ---- linking the nodes --------------------------------------------------------- */
 
-/* Length of the name that remains after dropping its first label. */
-static size_t parent_len(const uint8_t *name, size_t len, const uint8_t **parent)
-{
-    *parent = name + name[0] + 1;
-    return len - name[0] - 1u;
-}
+/* Compile-time mark of a node whose cut link is set; cleared before publishing. */
+#define NODE_LINKED 0x80
 
-/* Every node, listed once (the table changes while we add empty non-terminals). */
-static struct snap_node **list_nodes(const struct snap *s, size_t *n)
+/* The closest delegation point at or above node n (n itself if it is one), where n is
+ * suffix i of name (suffix hashes and offsets from snap_name_hashes()). Links n first:
+ * n->cut, the closest one strictly above, is its parent's answer, and a missing parent
+ * is an empty non-terminal (RFC 4592 §2.2.2), made here. The recursion stops at the
+ * first node already linked (usually the parent) or at the zone's apex. */
+static const struct snap_node *link_up(struct build *b, struct snap_node *n, const uint8_t *name,
+                                       size_t len, const uint32_t *hashes, const uint8_t *offs,
+                                       int i)
 {
-    struct snap_node **v = xcalloc(s->nnodes ? s->nnodes : 1, sizeof *v);
-    size_t k = 0;
-    for (uint32_t i = 0; i <= s->mask; i++)
-        if (s->slots[i].node)
-            v[k++] = (struct snap_node *)s->slots[i].node;
-    *n = k;
-    return v;
-}
-
-/* RFC 4592 §2.2.2: names between a node and its apex exist as empty non-terminals. */
-static void add_empty_non_terminals(struct snap *s)
-{
-    size_t n;
-    struct snap_node **v = list_nodes(s, &n);
-    for (size_t i = 0; i < n; i++) {
-        const struct snap_node *apex = v[i]->zone->apex;
-        const uint8_t *name = v[i]->name;
-        size_t len = v[i]->name_len;
-        while (len > apex->name_len) {
-            len = parent_len(name, len, &name);
-            if (len <= apex->name_len || snap_find(s, name, len))
-                break;
-            snap__node_get(s, name, len, v[i]->zone);
-        }
+    if (!(n->flags & (NODE_LINKED | SNAP_NODE_APEX)) && len - offs[i] > n->zone->apex->name_len) {
+        n->flags |= NODE_LINKED;
+        struct snap_node *parent =
+            node_get_hashed(b, name + offs[i + 1], len - offs[i + 1], hashes[i + 1], n->zone);
+        n->cut = link_up(b, parent, name, len, hashes, offs, i + 1);
     }
-    free(v);
+    return (n->flags & SNAP_NODE_CUT) ? n : n->cut;
 }
 
 /* Additional-section targets: the node of each NS/MX/SRV record's target name. */
@@ -267,39 +323,37 @@ static void link_targets(struct snap *s, struct snap_rrset *rs)
 static int link_nodes(struct build *b)
 {
     struct snap *s = b->s;
-    size_t n;
-    struct snap_node **v = list_nodes(s, &n);
     int rc = 0;
-    /* zone cuts first: the 'cut' links below need every flag */
-    for (size_t i = 0; i < n; i++)
-        if (!(v[i]->flags & SNAP_NODE_APEX) && snap_node_rrset(v[i], TYPE_NS))
-            v[i]->flags |= SNAP_NODE_CUT;
-    for (size_t i = 0; i < n; i++) {
-        struct snap_node *node = v[i];
-        const struct snap_node *apex = node->zone->apex, *parent;
-        const uint8_t *name = node->name;
-        size_t len = node->name_len;
-        if (node == apex)
-            continue;
-        /* the closest delegation point strictly above */
-        for (size_t l = len; l > apex->name_len;) {
-            l = parent_len(name, l, &name);
-            parent = snap_find(s, name, l);
-            if (parent && (parent->flags & SNAP_NODE_CUT)) {
-                node->cut = parent;
-                break;
+    /* every node made so far (the empty non-terminals it adds are linked as they come),
+     * each one's suffix hashes computed a few nodes ahead to prefetch its parent's slot */
+    struct {
+        uint32_t hashes[SNAP_MAX_LABELS + 1];
+        uint8_t offs[SNAP_MAX_LABELS + 1];
+    } ahead[PREFETCH_AHEAD];
+    for (size_t i = 0, n = s->nnodes; i < n + PREFETCH_AHEAD; i++) {
+        uint32_t *hashes = ahead[i % PREFETCH_AHEAD].hashes;
+        uint8_t *offs = ahead[i % PREFETCH_AHEAD].offs;
+        if (i >= PREFETCH_AHEAD) {
+            struct snap_node *node = b->nodes[i - PREFETCH_AHEAD];
+            link_up(b, node, node->name, node->name_len, hashes, offs, 0);
+            /* "*" labels make their parent's wildcard */
+            if (node->name[0] == 1 && node->name[1] == '*' && !(node->flags & SNAP_NODE_APEX)) {
+                struct snap_node *parent = (struct snap_node *)snap_find_hashed(
+                    s, node->name + 2, node->name_len - 2u, hashes[1]);
+                if (parent)
+                    parent->wildcard = node;
             }
         }
-        /* "*" labels make their parent's wildcard */
-        if (node->name[0] == 1 && node->name[1] == '*') {
-            parent = snap_find(s, node->name + 2, node->name_len - 2u);
-            if (parent)
-                ((struct snap_node *)parent)->wildcard = node;
+        if (i < n) {
+            const struct snap_node *next = b->nodes[i];
+            if (snap_name_hashes(s->seed, next->name, next->name_len, hashes, offs) > 0)
+                __builtin_prefetch(&s->slots[hashes[1] & s->mask]);
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < s->nnodes; i++) {
+        b->nodes[i]->flags &= (uint8_t)~NODE_LINKED;
         for (int side = 0; side < 2; side++) {
-            const struct snap_node *node = side ? v[i]->parent_side : v[i];
+            const struct snap_node *node = side ? b->nodes[i]->parent_side : b->nodes[i];
             for (uint16_t k = 0; node && k < node->nrrsets; k++) {
                 struct snap_rrset *rs = (struct snap_rrset *)&node->rrsets[k];
                 if (rs->type == TYPE_NS || rs->type == TYPE_MX || rs->type == TYPE_SRV)
@@ -325,7 +379,6 @@ static int link_nodes(struct build *b)
         uint32_t minimum = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
         zone->neg_ttl_s = minimum < zone->soa->ttl_s ? minimum : zone->soa->ttl_s;
     }
-    free(v);
     return rc;
 }
 
@@ -355,24 +408,25 @@ int snap_compile(struct store *st, uint64_t generation, const struct snap_geo_so
     int rc;
     s->seed = random_seed();
     s->generation = generation;
-    table_grow(s);
+    table_resize(s, SNAP_MIN_SLOTS);
     msg[0] = '\0';
     struct store_snapshot_fns fns = {.zone = on_zone, .rr = on_rr};
     snap__traffic_fns(&fns);
     rc = store_snapshot_read(st, &fns, &b);
     if (rc == 0) {
         finish_node(&b);
+        add_pending(&b);
         rc = snap__traffic_finish(&b); /* managed names are nodes too */
     }
-    if (rc == 0) {
-        add_empty_non_terminals(s);
+    if (rc == 0)
         rc = link_nodes(&b);
-    }
     snap__traffic_free(&b);
     if (rc && !msg[0])
         snprintf(msg, msglen, "%s", store_errmsg(st));
     s->nzones = b.nzones;
     free(b.zones);
+    free(b.nodes);
+    free(b.pending);
     free(b.sets);
     free(b.data);
     if (rc) {

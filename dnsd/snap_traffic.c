@@ -336,7 +336,7 @@ static int build_policies(struct build *b, const struct pol_pool *pools, bool *m
         if (p->fallback == POL_FALLBACK_POOL && !p->fallback_pool)
             p->fallback = POL_FALLBACK_FAIL_OPEN;
         dname_lower(wire);
-        struct snap_node *node = snap__node_get(b->s, wire, len, zone);
+        struct snap_node *node = snap__node_get(b, wire, len, zone);
         node->policy = p;
         if (p->mode == POL_GEO)
             modes[GEO_MODE_GEO] = true;
