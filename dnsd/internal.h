@@ -36,6 +36,17 @@ struct build {
         uint32_t hash;
     } * pending;
     size_t npending, pending_cap;
+    /* additional-section targets to look up once every node exists: where each goes,
+     * and its lower-case name (at name_off in target_names) and hash */
+    struct target_ref {
+        const struct snap_node **node;
+        size_t name_off;
+        uint8_t len;
+        uint32_t hash;
+    } * targets;
+    size_t ntargets, targets_cap;
+    uint8_t *target_names;
+    size_t target_names_len, target_names_cap;
     /* the RRsets of the node being filled */
     struct snap_node *node;
     struct snap_rrset *sets;

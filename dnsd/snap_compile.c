@@ -298,26 +298,61 @@ static const struct snap_node *link_up(struct build *b, struct snap_node *n, con
     return (n->flags & SNAP_NODE_CUT) ? n : n->cut;
 }
 
-/* Additional-section targets: the node of each NS/MX/SRV record's target name. */
-static void link_targets(struct snap *s, struct snap_rrset *rs)
+/* Whether the len bytes at p are exactly one wire name (read within those bytes only:
+ * RDATA from the store is not trusted to be well formed). */
+static bool is_one_name(const uint8_t *p, size_t len)
+{
+    size_t k = 0;
+    while (k < len && p[k])
+        k += p[k] + 1u;
+    return k + 1 == len;
+}
+
+/* Additional-section targets: each NS/MX/SRV record's target name, lower-cased and
+ * hashed into b->targets; find_targets() then looks them all up. */
+static void queue_targets(struct build *b, struct snap_rrset *rs)
 {
     size_t skip = rs->type == TYPE_MX ? 2 : rs->type == TYPE_SRV ? 6 : 0;
-    const struct snap_node **t = arena_zalloc(&s->arena, rs->count * sizeof *t);
+    const struct snap_node **t = arena_zalloc(&b->s->arena, rs->count * sizeof *t);
     const uint8_t *p = rs->data;
     for (uint16_t i = 0; i < rs->count; i++) {
         uint16_t rdlen;
-        uint8_t name[DNAME_WIRE_MAX];
         memcpy(&rdlen, p, 2);
-        if (rdlen > skip && rdlen - skip <= DNAME_WIRE_MAX) {
-            memcpy(name, p + 2 + skip, rdlen - skip);
-            if (dname_wire_len(name) == rdlen - skip) {
-                dname_lower(name);
-                t[i] = snap_find(s, name, rdlen - skip);
+        size_t len = rdlen - skip;
+        if (rdlen > skip && len <= DNAME_WIRE_MAX && is_one_name(p + 2 + skip, len)) {
+            if (b->ntargets == b->targets_cap) {
+                b->targets_cap = b->targets_cap ? 2 * b->targets_cap : 256;
+                b->targets = xreallocarray(b->targets, b->targets_cap, sizeof *b->targets);
             }
+            if (b->target_names_len + len > b->target_names_cap) {
+                b->target_names_cap = 2 * (b->target_names_len + len);
+                b->target_names = xrealloc(b->target_names, b->target_names_cap);
+            }
+            uint8_t *name = b->target_names + b->target_names_len;
+            uint32_t hashes[SNAP_MAX_LABELS + 1];
+            uint8_t offs[SNAP_MAX_LABELS + 1];
+            memcpy(name, p + 2 + skip, len);
+            dname_lower(name);
+            snap_name_hashes(b->s->seed, name, len, hashes, offs);
+            b->targets[b->ntargets++] =
+                (struct target_ref){&t[i], b->target_names_len, (uint8_t)len, hashes[0]};
+            b->target_names_len += len;
         }
         p += 2 + rdlen;
     }
     rs->targets = t;
+}
+
+/* The nodes of the queued targets, each slot prefetched a few lookups ahead. */
+static void find_targets(struct build *b)
+{
+    const struct snap *s = b->s;
+    for (size_t i = 0; i < b->ntargets; i++) {
+        if (i + PREFETCH_AHEAD < b->ntargets)
+            __builtin_prefetch(&s->slots[b->targets[i + PREFETCH_AHEAD].hash & s->mask]);
+        const struct target_ref *r = &b->targets[i];
+        *r->node = snap_find_hashed(s, b->target_names + r->name_off, r->len, r->hash);
+    }
 }
 
 static int link_nodes(struct build *b)
@@ -357,10 +392,11 @@ static int link_nodes(struct build *b)
             for (uint16_t k = 0; node && k < node->nrrsets; k++) {
                 struct snap_rrset *rs = (struct snap_rrset *)&node->rrsets[k];
                 if (rs->type == TYPE_NS || rs->type == TYPE_MX || rs->type == TYPE_SRV)
-                    link_targets(s, rs);
+                    queue_targets(b, rs);
             }
         }
     }
+    find_targets(b);
     for (size_t z = 0; z < b->nzones && rc == 0; z++) {
         struct snap_zone *zone = b->zones[z].zone;
         zone->soa = snap_node_rrset(zone->apex, TYPE_SOA);
@@ -427,6 +463,8 @@ int snap_compile(struct store *st, uint64_t generation, const struct snap_geo_so
     free(b.zones);
     free(b.nodes);
     free(b.pending);
+    free(b.targets);
+    free(b.target_names);
     free(b.sets);
     free(b.data);
     if (rc) {
