@@ -18,10 +18,6 @@
 /* A reader on a WAL store is never blocked by writers; a short timeout covers
  * checkpoints and recovery, and the next poll tries again. */
 #define LOADER_BUSY_TIMEOUT_MS 200
-/* How long the memory of a retired snapshot stays with the process: edits come in
- * bursts, and the next compile reuses those pages instead of faulting in fresh ones
- * (a third of a million-record compile); after a quiet spell it goes back. */
-#define LOADER_TRIM_DELAY_MS 10000
 
 /* Unix time in ms: what health reports and drills are stamped with. */
 static int64_t wall_ms(void)
@@ -224,7 +220,10 @@ static void *loader_main(void *arg)
                      next->nrecords, next->nnodes, (unsigned long long)(compiled - t0),
                      (unsigned long long)(now_ms() - compiled));
             snap_free(old);
-            l->trim_at_ms = now_ms() + LOADER_TRIM_DELAY_MS;
+            /* hand the old snapshot's pages back to the system: glibc keeps freed
+             * memory of this thread's arena otherwise, and a big zone's resident size
+             * would stay at two snapshots after every reload */
+            malloc_trim(0);
             if (l->last_error[0]) {
                 log_info("store %s is usable again", l->path);
                 l->last_error[0] = '\0';
@@ -235,12 +234,6 @@ static void *loader_main(void *arg)
         }
         /* time alone moves health: reports age out, drills expire, drains step down */
         snap_health_apply(rcu_current(l->rcu), &l->health, wall_ms(), true);
-        if (l->trim_at_ms && now_ms() >= l->trim_at_ms) {
-            /* glibc keeps the freed memory of this thread's arena otherwise, and a big
-             * zone's resident size would stay at two snapshots after every reload */
-            malloc_trim(0);
-            l->trim_at_ms = 0;
-        }
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);

@@ -47,7 +47,6 @@ struct loader {
     int64_t config_generation; /* the store's, of the served snapshot */
     struct snap_health health; /* as last read; applied at every poll */
     uint64_t generation;
-    uint64_t trim_at_ms;  /* when to hand freed snapshot memory back (0: nothing to do) */
     char last_error[512]; /* logged once, not every poll */
     /* GeoIP: the open databases (NULL: none, or they failed to open), the identities of
      * their files when opened, and the classifier the last snapshot built */
