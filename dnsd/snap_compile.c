@@ -2,7 +2,8 @@
  * hash table, empty non-terminals, zone cuts, wildcards, and the additional-section
  * targets of NS/MX/SRV records, all resolved once here so a query only looks up.
  * Runs on the loader thread (or in gtmctl); blocking; allocates from the snapshot's
- * arena. Cost: linear in the records, a few hash probes per name. */
+ * arena. Cost: linear in the records; each name is hashed and probed about twice, in
+ * bulk passes that prefetch the table ahead of their probes. */
 #include "config.h"
 
 #include <stdio.h>
