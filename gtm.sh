@@ -15,10 +15,10 @@ JOBS=2
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config
     libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
-    dnsperf knot nsd gdnsd libmaxmind-db-writer-perl sqlite3)
+    dnsperf knot nsd gdnsd unbound libmaxmind-db-writer-perl sqlite3)
 # Peer servers we install only to run them ourselves on test ports: keep their
 # system services from starting (and binding port 53) when they are installed.
-PEER_SERVICES=(knot nsd gdnsd)
+PEER_SERVICES=(knot nsd gdnsd unbound)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'gtm.sh: %s\n' "$*" >&2; exit 1; }
