@@ -302,6 +302,7 @@ static int explain(struct cli *c)
                       res.match == SNAP_REFUSED      ? "it is in no zone of the store"
                       : res.match == SNAP_NXDOMAIN   ? "it does not exist"
                       : res.match == SNAP_DELEGATION ? "it is delegated"
+                      : res.match == SNAP_DNAME      ? "a DNAME above it redirects it"
                                                      : "it has static records");
         goto out;
     }

@@ -10,12 +10,13 @@
 #define TYPE_NS 2
 #define TYPE_CNAME 5
 #define TYPE_SOA 6
+#define TYPE_DNAME 39
 #define TYPE_AAAA 28
 #define TYPE_RRSIG 46
 #define TYPE_NSEC 47
 #define TYPE_ANY 255
-/* CNAME chains longer than this inside one zone are a loop or a mistake; we answer
- * with what we have (as Knot and NSD do). */
+/* CNAME chains (DNAME substitutions count) longer than this inside one zone are a loop
+ * or a mistake; we answer with what we have (as Knot and NSD do). */
 #define CNAME_CHAIN_MAX 8
 
 /* Fails the answer as truncated when an answer/authority RRset does not fit. */
@@ -85,6 +86,34 @@ static size_t cname_target(const struct snap_rrset *cname, uint8_t *out)
     memcpy(out, cname->data + 2, rdlen);
     dname_lower(out);
     return rdlen;
+}
+
+/* RFC 6672 §3.2: owner (owner_len bytes, lower case) is below the DNAME of node: writes
+ * the DNAME and the CNAME it synthesises (same TTL), and the CNAME's target,
+ * lower-cased, into next. Returns next's length, or 0 when nothing is to follow: the
+ * answer did not fit, or the substitution is too long for a name (YXDOMAIN). */
+static size_t dname_redirect(struct msg *m, const uint8_t *owner, size_t owner_len,
+                             const struct snap_node *node, uint8_t *next, struct answer_result *r)
+{
+    const struct snap_rrset *dname = snap_node_rrset(node, TYPE_DNAME);
+    uint16_t rdlen;
+    put_rrset(m, MSG_ANSWER, node->name, node->name_len, dname, dname->ttl_s, r);
+    memcpy(&rdlen, dname->data, 2);
+    size_t prefix = owner_len - node->name_len, len = prefix + rdlen;
+    if (r->truncated)
+        return 0;
+    if (len > DNAME_WIRE_MAX) {
+        r->rcode = RCODE_YXDOMAIN;
+        return 0;
+    }
+    memcpy(next, owner, prefix);
+    memcpy(next + prefix, dname->data + 2, rdlen);
+    if (msg_rr_raw(m, MSG_ANSWER, owner, owner_len, TYPE_CNAME, 1, dname->ttl_s, next, len)) {
+        r->truncated = true;
+        return 0;
+    }
+    dname_lower(next);
+    return len;
 }
 
 /* A managed name: the policy decides its A/AAAA (or CNAME) answer; other types have
@@ -165,32 +194,41 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
             r->rcode = RCODE_NXDOMAIN;
             put_soa(m, zone, r);
             return;
+        case SNAP_DNAME:
+            owner_len = dname_redirect(m, owner, owner_len, res.node, chain[hop], r);
+            /* a CNAME question is answered by the synthesised CNAME itself */
+            if (owner_len == 0 || qtype == TYPE_CNAME || hop == CNAME_CHAIN_MAX - 1)
+                return;
+            owner = chain[hop];
+            break;
         case SNAP_EXACT:
-        case SNAP_WILDCARD: break;
+        case SNAP_WILDCARD: {
+            const struct snap_node *node = res.node;
+            if (node->policy) {
+                put_policy(m, s, node, owner, owner_len, qtype, zone, env, r);
+                return;
+            }
+            const struct snap_rrset *rs =
+                qtype == TYPE_ANY ? any_rrset(node) : snap_node_rrset(node, qtype);
+            if (rs) {
+                put_rrset(m, MSG_ANSWER, owner, owner_len, rs, rs->ttl_s, r);
+                if (!r->truncated)
+                    put_additional(m, rs, zone, r);
+                return;
+            }
+            const struct snap_rrset *cname = snap_node_rrset(node, TYPE_CNAME);
+            if (!cname) {
+                put_soa(m, zone, r); /* NODATA */
+                return;
+            }
+            put_rrset(m, MSG_ANSWER, owner, owner_len, cname, cname->ttl_s, r);
+            if (r->truncated || hop == CNAME_CHAIN_MAX - 1)
+                return;
+            owner_len = cname_target(cname, chain[hop]);
+            owner = chain[hop];
+            break;
         }
-        const struct snap_node *node = res.node;
-        if (node->policy) {
-            put_policy(m, s, node, owner, owner_len, qtype, zone, env, r);
-            return;
         }
-        const struct snap_rrset *rs =
-            qtype == TYPE_ANY ? any_rrset(node) : snap_node_rrset(node, qtype);
-        if (rs) {
-            put_rrset(m, MSG_ANSWER, owner, owner_len, rs, rs->ttl_s, r);
-            if (!r->truncated)
-                put_additional(m, rs, zone, r);
-            return;
-        }
-        const struct snap_rrset *cname = snap_node_rrset(node, TYPE_CNAME);
-        if (!cname) {
-            put_soa(m, zone, r); /* NODATA */
-            return;
-        }
-        put_rrset(m, MSG_ANSWER, owner, owner_len, cname, cname->ttl_s, r);
-        if (r->truncated || hop == CNAME_CHAIN_MAX - 1)
-            return;
-        owner_len = cname_target(cname, chain[hop]);
-        owner = chain[hop];
         if (owner_len == m->qname_len && memcmp(owner, m->qname, owner_len) == 0)
             return; /* a loop back to the question: stop after writing it once */
         for (int k = 0; k < hop; k++)

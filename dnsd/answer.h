@@ -1,6 +1,6 @@
 /* dnsd/answer.h — the authoritative answer for a class IN question: exact matches,
- * CNAME chasing inside the zone, wildcards (RFC 4592), referrals with glue, NODATA and
- * NXDOMAIN with the SOA (RFC 2308), minimal ANY (RFC 8482), additional A/AAAA for
+ * CNAME chasing inside the zone, DNAME redirection (RFC 6672), wildcards (RFC 4592), referrals with
+ * glue, NODATA and NXDOMAIN with the SOA (RFC 2308), minimal ANY (RFC 8482), additional A/AAAA for
  * NS, MX and SRV targets. Worker threads, per query: no allocation, no locks. */
 #ifndef GTM_DNSD_ANSWER_H
 #define GTM_DNSD_ANSWER_H
@@ -20,6 +20,7 @@ enum {
     RCODE_NXDOMAIN = 3,
     RCODE_NOTIMP = 4,
     RCODE_REFUSED = 5,
+    RCODE_YXDOMAIN = 6, /* RFC 6672 §2.2: a DNAME substitution longer than a name */
     RCODE_BADVERS = 16, /* RFC 6891 §6.1.3: needs the OPT record's extended bits */
 };
 

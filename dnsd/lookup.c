@@ -125,14 +125,19 @@ void snap_lookup_hashed(const struct snap *s, const uint8_t *qname, size_t len,
     if (exact && node->parent_side && qtype == 43 /* DS */)
         node = node->parent_side; /* the parent answers for the DS of its child */
     out->zone = node->zone;
-    if ((node->flags & SNAP_NODE_CUT) && !(exact && qtype == 43 /* DS */)) {
+    if (node->cut) {
+        /* the first delegation or DNAME on the way down from the apex */
+        out->match = (node->cut->flags & SNAP_NODE_CUT) ? SNAP_DELEGATION : SNAP_DNAME;
+        out->node = node->cut;
+    } else if ((node->flags & SNAP_NODE_CUT) && !(exact && qtype == 43 /* DS */)) {
         out->match = SNAP_DELEGATION;
         out->node = node;
-    } else if (node->cut) {
-        out->match = SNAP_DELEGATION;
-        out->node = node->cut;
     } else if (exact) {
         out->match = SNAP_EXACT;
+        out->node = node;
+    } else if (node->flags & SNAP_NODE_DNAME) {
+        /* RFC 6672 §3.2: the closest encloser's DNAME redirects what is below it */
+        out->match = SNAP_DNAME;
         out->node = node;
     } else if (node->wildcard) {
         /* RFC 4592 §3.3.1: the wildcard at the closest encloser answers. */

@@ -34,6 +34,7 @@ enum {
     SNAP_NODE_APEX = 1 << 0,        /* the zone's apex */
     SNAP_NODE_CUT = 1 << 1,         /* a delegation point: NS below the apex */
     SNAP_NODE_PARENT_SIDE = 1 << 2, /* a parent's records at a child apex (parent_side) */
+    SNAP_NODE_DNAME = 1 << 3,       /* has a DNAME: names below it are redirected */
 };
 
 struct snap_node {
@@ -44,8 +45,9 @@ struct snap_node {
     const struct snap_rrset *rrsets; /* sorted by type; none for an empty non-terminal */
     const struct snap_zone *zone;
     const struct snap_node *wildcard; /* the "*" child, if any */
-    /* The closest delegation point strictly above this node in its zone, or NULL:
-     * queries at or below it are answered with a referral. */
+    /* The highest delegation point or DNAME owner strictly above this node in its
+     * zone, or NULL: a query at or below this node is answered with a referral from
+     * there, or redirected by its DNAME (RFC 1034 §4.3.2 step 3, RFC 6672 §3.2). */
     const struct snap_node *cut;
     /* At the apex of a zone whose parent zone we also serve: the parent's records at
      * this name (its delegation NS, DS), which answer DS queries (RFC 4035 §3.1.4.1).
@@ -181,6 +183,7 @@ enum snap_match {
     SNAP_WILDCARD,   /* node is the wildcard that synthesises the query name */
     SNAP_NXDOMAIN,   /* the name does not exist; node is its closest encloser */
     SNAP_DELEGATION, /* at or below a zone cut; node is the delegation point */
+    SNAP_DNAME,      /* below a DNAME owner (RFC 6672); node is the owner */
 };
 
 struct snap_result {
@@ -189,7 +192,7 @@ struct snap_result {
     const struct snap_zone *zone; /* NULL for SNAP_REFUSED */
 };
 
-/* RFC 1034 §4.3.2 and RFC 4592: finds what answers qname (lower-case wire, len bytes)
+/* RFC 1034 §4.3.2, RFC 4592 and RFC 6672: finds what answers qname (lower-case wire, len bytes)
  * for qtype. DS at a delegation point is answered from the parent side (RFC 4035
  * §3.1.4.1), so it is SNAP_EXACT there. */
 void snap_lookup(const struct snap *s, const uint8_t *qname, size_t len, uint16_t qtype,

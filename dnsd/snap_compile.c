@@ -23,6 +23,7 @@
 #define TYPE_SOA 6
 #define TYPE_MX 15
 #define TYPE_SRV 33
+#define TYPE_DNAME 39
 /* Table sizes are powers of two at least twice the node count: probes stay short. */
 #define SNAP_MIN_SLOTS 64
 /* How many nodes ahead the bulk loops prefetch the hash slot they will probe: a big
@@ -175,6 +176,8 @@ static void finish_node(struct build *b)
         /* NS below an apex: a delegation point */
         if (!(b->node->flags & SNAP_NODE_APEX) && snap_node_rrset(b->node, TYPE_NS))
             b->node->flags |= SNAP_NODE_CUT;
+        if (snap_node_rrset(b->node, TYPE_DNAME))
+            b->node->flags |= SNAP_NODE_DNAME;
     }
     b->node = NULL;
     b->nsets = 0;
@@ -281,11 +284,12 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
 /* Compile-time mark of a node whose cut link is set; cleared before publishing. */
 #define NODE_LINKED 0x80
 
-/* The closest delegation point at or above node n (n itself if it is one), where n is
- * suffix i of name (suffix hashes and offsets from snap_name_hashes()). Links n first:
- * n->cut, the closest one strictly above, is its parent's answer, and a missing parent
- * is an empty non-terminal (RFC 4592 §2.2.2), made here. The recursion stops at the
- * first node already linked (usually the parent) or at the zone's apex. */
+/* The highest delegation point or DNAME owner at or above node n (n itself if there is
+ * none above it and it is one), where n is suffix i of name (suffix hashes and offsets
+ * from snap_name_hashes()). Links n first: n->cut, the highest one strictly above, is
+ * its parent's answer, and a missing parent is an empty non-terminal (RFC 4592
+ * §2.2.2), made here. The recursion stops at the first node already linked (usually
+ * the parent) or at the zone's apex. */
 static const struct snap_node *link_up(struct build *b, struct snap_node *n, const uint8_t *name,
                                        size_t len, const uint32_t *hashes, const uint8_t *offs,
                                        int i)
@@ -296,7 +300,9 @@ static const struct snap_node *link_up(struct build *b, struct snap_node *n, con
             node_get_hashed(b, name + offs[i + 1], len - offs[i + 1], hashes[i + 1], n->zone);
         n->cut = link_up(b, parent, name, len, hashes, offs, i + 1);
     }
-    return (n->flags & SNAP_NODE_CUT) ? n : n->cut;
+    if (n->cut)
+        return n->cut;
+    return (n->flags & (SNAP_NODE_CUT | SNAP_NODE_DNAME)) ? n : NULL;
 }
 
 /* Whether the len bytes at p are exactly one wire name (read within those bytes only:

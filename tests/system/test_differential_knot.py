@@ -70,6 +70,12 @@ NAMES = {
     # case and escapes
     "MixedCase": "A", "UPPER.Case.Name": "A", "Case.Name": "", "Upcase-Alias": "CNAME",
     r"weird\.label": "A", r"sp\032ace": "TXT", r"bin\200ary": "A",
+    # DNAME and the names it redirects
+    "dname-out": "DNAME", "www.dname-out": "", "a.b.dname-out": "", "dname-in": "DNAME",
+    "host.dname-in": "", "foo.dname-in": "", "x.y.dname-in": "", "dname-ent": "DNAME",
+    "x.ent.dname-ent": "", "nothere.dname-ent": "", "to-dname": "CNAME",
+    "dname-long": "DNAME", "short.dname-long": "",
+    ("x" * 63 + "." + "y" * 63 + "." + "z" * 40 + ".dname-long"): "",
     # missing
     "nothere": "", "zzz": "", "a.b.nothere": "", "www2": "", "www.www": "",
 }
@@ -77,6 +83,7 @@ NAMES = {
 ODD_TYPES = ["ANY", "TYPE65280", "NULL", "DS", "RRSIG", "CNAME", "NS", "SOA", "NSEC",
              "DNSKEY", "TYPE1234", "SRV", "PTR", "CAA"]
 ODD_NAMES = ["@", "www", "alias", "foo.wild", "*.wild", "ent.blocked", "y.ent.blocked",
+             "dname-in", "host.dname-in",
              "sub", "ns1.sub", "host.sub", "ext-deleg", "child", "www.child", "private",
              "big", "nothere", "deep", "MixedCase"]
 EDNS_NAMES = [("www", "A"), ("big", "TXT"), ("huge", "TXT"), ("many-a", "A"), ("@", "MX"),
@@ -86,7 +93,8 @@ TCP_NAMES = [("www", "A"), ("@", "SOA"), ("@", "NS"), ("@", "MX"), ("big", "TXT"
              ("huge", "TXT"), ("many-a", "A"), ("alias3", "A"), ("foo.wild", "A"),
              ("y.ent.blocked", "A"), ("sub", "NS"), ("sub", "DS"), ("host.sub", "A"),
              ("nothere", "A"), ("ent.blocked", "A"), ("@", "ANY"), ("www.child", "A"),
-             ("MixedCase", "A"), ("private", "TYPE65280"), ("dangling", "A")]
+             ("MixedCase", "A"), ("private", "TYPE65280"), ("dangling", "A"),
+             ("x.y.dname-in", "A"), ("to-dname", "A")]
 
 
 def mixed_case(name, rng):
@@ -107,7 +115,7 @@ def build_queries():
         for t in ODD_TYPES:
             qs.append(Query(fq(name), t, tag="odd type"))
     # 3. 0x20 mixed-case query names
-    for name in ["www", "@", "foo.wild", "alias3", "sub", "host.sub", "nothere",
+    for name in ["www", "@", "foo.wild", "alias3", "sub", "host.sub", "nothere", "x.dname-out",
                  "y.ent.blocked", "www.child", "MixedCase", "_sip._tcp", "multi"]:
         for t in ("A", "TXT", "ANY", "SRV", "NS"):
             qs.append(Query(mixed_case(fq(name), rng), t, tag="mixed case"))

@@ -120,6 +120,8 @@ CASES = [
     ("big.dnsd.test.", "A", dns.rcode.NOERROR, [f"198.51.100.{i}" for i in range(1, 41)]),
     ("mxmany.dnsd.test.", "MX", dns.rcode.NOERROR,
      [f"{i} mx{i:02}.dnsd.test." for i in range(1, 11)]),
+    # a DNAME redirects what is below it (RFC 6672); the resolver follows
+    ("host.moved.dnsd.test.", "A", dns.rcode.NOERROR, ["192.0.2.78"]),
     # the child zone, served beside its parent
     ("child.dnsd.test.", "A", dns.rcode.NOERROR, ["192.0.2.151"]),
     ("ns1.child.dnsd.test.", "A", dns.rcode.NOERROR, ["192.0.2.150"]),
