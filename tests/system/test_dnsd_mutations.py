@@ -1,13 +1,13 @@
 """Malformed packets by the thousand: real queries of every kind the server handles
-(static and managed names, EDNS with DO, NSID, cookies, padding and client subnets of
-both families, CHAOS, NOTIFY and UPDATE opcodes, zone transfers, ANY) are mutated at
-random — bits flipped, bytes overwritten, inserted and deleted, packets cut short,
-counts and label lengths garbled, compression pointers planted in the question — and
-sent to gtm-dnsd over UDP and TCP. Whatever it receives, the server must stay up, and
-every reply it sends must be a well-formed DNS message (dnspython parses it) with QR
-set, the query's ID, and an rcode the server may give; the `daemons` fixture then checks
-that it stops cleanly with no sanitizer report (the ASan/UBSan build runs this too).
-The seed is fixed, so a failure is repeatable."""
+(static and managed names, CNAME and DNAME chains, EDNS with DO, NSID, cookies, padding
+and client subnets of both families, CHAOS, NOTIFY and UPDATE opcodes, zone transfers,
+ANY) are mutated at random — bits flipped, bytes overwritten, inserted and deleted,
+packets cut short, counts and label lengths garbled, compression pointers planted in
+the question — and sent to gtm-dnsd over UDP and TCP. Whatever it receives, the server
+must stay up, and every reply it sends must be a well-formed DNS message (dnspython
+parses it) with QR set, the query's ID and opcode, and an rcode the server may give;
+the `daemons` fixture then checks that it stops cleanly with no sanitizer report (the
+ASan/UBSan build runs this too). The seed is fixed, so a failure is repeatable."""
 import collections
 import random
 import select
@@ -30,7 +30,7 @@ TCP_MESSAGES = 300
 WINDOW = 128  # packets sent before the replies are read
 QUIET = 0.02  # s without a reply that ends a window (a late reply is read with the next)
 RCODES = {dns.rcode.NOERROR, dns.rcode.FORMERR, dns.rcode.NXDOMAIN, dns.rcode.NOTIMP,
-          dns.rcode.REFUSED, dns.rcode.BADVERS}
+          dns.rcode.REFUSED, dns.rcode.YXDOMAIN, dns.rcode.BADVERS}
 
 
 def base_queries():
@@ -61,6 +61,8 @@ def base_queries():
                         ("child.dnsd.test.", "DS"), ("big.dnsd.test.", "A"),
                         ("huge.dnsd.test.", "TXT"), ("mxmany.dnsd.test.", "MX"),
                         ("fat.dnsd.test.", "NS"), ("nothere.dnsd.test.", "A"),
+                        ("host.moved.dnsd.test.", "A"), ("a.b.away.dnsd.test.", "CNAME"),
+                        ("x" * 63 + "." + "y" * 30 + ".longdname.dnsd.test.", "A"),
                         ("nowhere.invalid.", "A"), ("dnsd.test.", "AXFR"),
                         ("dnsd.test.", "IXFR"), ("static.example.com.", "A")]:
         out.append(q(name, qtype))
