@@ -112,6 +112,20 @@ static int record_add(struct cli *c)
         rc = cli_store_fail(c, rc);
         goto out;
     }
+    /* RFC 6672 §2.4: a DNAME would occlude what is below it (the store checks the
+     * other DNAME rules itself) */
+    bool below = false;
+    if (it.rr.type == 39 && (rc = store_rr_below(c->st, zone_id, it.owner, &below))) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    if (below) {
+        rc = cli_fail(c,
+                      "cannot add %s: names below %s have data, which a DNAME would hide "
+                      "(RFC 6672 section 2.4)",
+                      line, it.owner);
+        goto out;
+    }
     /* RFC 2181 §5.2: the RRset takes the new record's TTL. */
     if ((rc = store_rrset_ttl_set(c->st, zone_id, it.owner, it.rr.type, ttl)) ||
         (rc = store_rr_add(c->st, zone_id, &it.rr))) {

@@ -111,8 +111,50 @@ static void unify_ttls(struct rr_list *l)
     }
 }
 
-/* Sorts and checks the records: one SOA at the apex, CNAMEs alone, one TTL per RRset
- * (made so, with a warning), duplicates dropped. Returns 0 or GTM_EINVAL with err. */
+static int item_owner_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct rr_item *const *)a)->owner,
+                  (*(const struct rr_item *const *)b)->owner);
+}
+
+/* RFC 6672 §2.4, as NSD loads zones: no data below a DNAME (l sorted by owner, one
+ * DNAME per owner already checked). */
+static int check_below_dnames(const struct import *im, char *err, size_t errlen)
+{
+    const struct rr_list *l = &im->rrs;
+    const struct rr_item **dnames = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].rr.type == 39) {
+            dnames = xreallocarray(dnames, n + 1, sizeof *dnames);
+            dnames[n++] = &l->v[i];
+        }
+    size_t apex_len = strlen(im->zone);
+    for (size_t i = 0; n && i < l->n && rc == 0; i++) {
+        const struct rr_item *it = &l->v[i];
+        /* each name above the owner, up to the apex: in a key, every '.' ends a label */
+        for (const char *dot = strchr(it->owner, '.'); dot && dot[1] && rc == 0;
+             dot = strchr(dot + 1, '.')) {
+            struct rr_item key = {.owner = (char *)(dot + 1)};
+            const struct rr_item *kp = &key, **d;
+            if (strlen(dot + 1) < apex_len)
+                break;
+            d = bsearch(&kp, dnames, n, sizeof *dnames, item_owner_cmp);
+            if (d)
+                rc = check_fail(err, errlen, it,
+                                "%s is below the DNAME at %s (line %d): a name below a DNAME "
+                                "cannot have data (RFC 6672 section 2.4)",
+                                it->owner, (*d)->owner, (*d)->line);
+        }
+    }
+    free(dnames);
+    return rc;
+}
+
+/* Sorts and checks the records: one SOA at the apex, CNAMEs alone, at most one DNAME at
+ * a name and nothing below it, one TTL per RRset (made so, with a warning), duplicates
+ * dropped. Returns 0 or GTM_EINVAL with err. */
 static int check_zone(struct import *im, const char *path, char *err, size_t errlen)
 {
     struct rr_list *l = &im->rrs;
@@ -152,7 +194,15 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
                               "%s has a CNAME and other data (see line %d); a CNAME must be "
                               "alone at its name (RFC 1034 section 3.6.2)",
                               it->owner, prev->line);
+        if (it->rr.type == 39 && prev->rr.type == 39)
+            return check_fail(err, errlen, it,
+                              "%s has a second DNAME (see line %d); a name has at most one "
+                              "(RFC 6672 section 2.4)",
+                              it->owner, prev->line);
     }
+    int rc = check_below_dnames(im, err, errlen);
+    if (rc)
+        return rc;
     if (!soa) {
         snprintf(err, errlen, "%s: no SOA record for the zone apex %s", path, im->zone);
         return GTM_EINVAL;
@@ -297,7 +347,8 @@ const struct cli_cmd cmd_zone_import = {
             "The zone is created if it does not exist (keeping the file's SOA serial);\n"
             "an existing zone's serial moves on as after any change. The whole file is\n"
             "checked first: one SOA at the apex, owners inside ZONE, a CNAME alone at its\n"
-            "name. Any error names the file and line, and nothing is changed. Duplicate\n"
+            "name, at most one DNAME at a name and no data below it (RFC 6672). Any error\n"
+            "names the file and line, and nothing is changed. Duplicate\n"
             "records are dropped and an RRset with mixed TTLs gets its first TTL, with a\n"
             "warning.",
     .min_args = 2,

@@ -252,6 +252,25 @@ int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner, ui
     return store__step_done(st, stmt, "setting an RRset's TTL");
 }
 
+int store_rr_below(struct store *st, int64_t zone_id, const char *owner, bool *any)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st,
+                            "SELECT 1 FROM records WHERE zone_id = ?1 "
+                            "AND substr(owner, -length(?2) - 1) = '.' || ?2 LIMIT 1",
+                            &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, zone_id);
+    sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
+    int src = sqlite3_step(stmt);
+    *any = src == SQLITE_ROW;
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = store__fail(st, src, "looking for names below a name");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,
                      void *arg)
 {

@@ -452,6 +452,14 @@ BAD_FILES = [
      "www RRSIG CNAME 13 3 300 20300101000000 20200101000000 12345 bad.test. aGVsbG8=\n"
      "www CAA 0 issue \"ca.example\"\n",
      "{f}:6: adding a record: a CNAME cannot share its name with other data"),
+    ("two-dnames",
+     "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nd DNAME a.example.\nd DNAME b.example.\n",
+     "{f}:5: d.bad.test. has a second DNAME (see line 4); a name has at most one "
+     "(RFC 6672 section 2.4)"),
+    ("data-below-dname",
+     "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nd DNAME a.example.\nx.y.d TXT \"hidden\"\n",
+     "{f}:5: x.y.d.bad.test. is below the DNAME at d.bad.test. (line 4): a name below a "
+     "DNAME cannot have data (RFC 6672 section 2.4)"),
     ("outside", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nwww.example.com. A 192.0.2.3\n",
      "{f}:4: www.example.com. is outside the zone bad.test."),
     ("suffix-not-below",
@@ -823,6 +831,30 @@ def test_rrset_ttl_and_duplicates(gtmctl):
     gtmctl.run("record", "rm", "ttl.test", "alias", "CNAME")
     assert without_timestamp(export(gtmctl, "ttl.test"))[2:] == before[2:]
     assert audit_rows(gtmctl) == rows + 2
+
+
+def test_dname_rules_hold_for_single_edits(tmp_path, gtmctl):
+    """RFC 6672 section 2.4, kept by the store for record add as zone import checks it:
+    one DNAME at a name (other data beside it is fine), nothing below it, and no DNAME
+    above names that have data."""
+    gtmctl.run("zone", "import", "dn.test",
+               write(tmp_path / "dn.zone", "$TTL 300\n@ SOA ns1 h 5 2 3 4 5\n@ NS ns1\n"
+                                           "ns1 A 192.0.2.1\nd DNAME a.example.\n"
+                                           "d TXT \"beside\"\nhost.sub A 192.0.2.2\n"))
+    rows = audit_rows(gtmctl)
+    for args, ending in [
+            (("d", "DNAME", "300", "b.example."),
+             ": adding a record: a name has at most one DNAME record"),
+            (("x.d", "A", "300", "192.0.2.3"),
+             ": adding a record: a name below a DNAME cannot have data"),
+            (("sub", "DNAME", "300", "b.example."),
+             ": names below sub.dn.test. have data, which a DNAME would hide (RFC 6672 "
+             "section 2.4)")]:
+        p = gtmctl.run("record", "add", "dn.test", *args, rc=1)
+        assert p.stderr.startswith("gtmctl: record add: cannot add ") and \
+            p.stderr.endswith(ending + "\n"), p.stderr
+    gtmctl.run("record", "add", "dn.test", "ns1", "DNAME", "300", "b.example.")
+    assert audit_rows(gtmctl) == rows + 1
 
 
 def test_rdata_names_differing_only_in_case_are_one_record(tmp_path, gtmctl):
