@@ -88,6 +88,31 @@ static int match_rm(void *arg, const struct store_rr *rr)
 
 /* ---- record add ----------------------------------------------------------------- */
 
+/* RFC 6672 §2.4: a record may not go below a DNAME, nor a DNAME above names that have
+ * records or policies. Returns 0, or the CLI failure. */
+static int check_dname_rules(struct cli *c, int64_t zone_id, const struct rr_item *it,
+                             const char *line)
+{
+    char above[DNAME_KEY_MAX];
+    bool below = false;
+    int rc = store_dname_above(c->st, zone_id, it->owner, above, sizeof above);
+    if (rc == 0 && it->rr.type == 39)
+        rc = store_rr_below(c->st, zone_id, it->owner, &below);
+    if (rc)
+        return cli_store_fail(c, rc);
+    if (above[0])
+        return cli_fail(c,
+                        "cannot add %s: it is below the DNAME at %s, which hides it "
+                        "(RFC 6672 section 2.4)",
+                        line, above);
+    if (below)
+        return cli_fail(c,
+                        "cannot add %s: names below %s have data, which a DNAME would hide "
+                        "(RFC 6672 section 2.4)",
+                        line, it->owner);
+    return 0;
+}
+
 static int record_add(struct cli *c)
 {
     char zone[DNAME_KEY_MAX], ttl_text[16];
@@ -112,20 +137,9 @@ static int record_add(struct cli *c)
         rc = cli_store_fail(c, rc);
         goto out;
     }
-    /* RFC 6672 §2.4: a DNAME would occlude what is below it (the store checks the
-     * other DNAME rules itself) */
-    bool below = false;
-    if (it.rr.type == 39 && (rc = store_rr_below(c->st, zone_id, it.owner, &below))) {
-        rc = cli_store_fail(c, rc);
+    /* RFC 6672 §2.4: nothing below a DNAME (the store keeps one DNAME per name) */
+    if ((rc = check_dname_rules(c, zone_id, &it, line)))
         goto out;
-    }
-    if (below) {
-        rc = cli_fail(c,
-                      "cannot add %s: names below %s have data, which a DNAME would hide "
-                      "(RFC 6672 section 2.4)",
-                      line, it.owner);
-        goto out;
-    }
     /* RFC 2181 §5.2: the RRset takes the new record's TTL. */
     if ((rc = store_rrset_ttl_set(c->st, zone_id, it.owner, it.rr.type, ttl)) ||
         (rc = store_rr_add(c->st, zone_id, &it.rr))) {

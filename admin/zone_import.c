@@ -133,12 +133,13 @@ static int check_below_dnames(const struct import *im, char *err, size_t errlen)
     size_t apex_len = strlen(im->zone);
     for (size_t i = 0; n && i < l->n && rc == 0; i++) {
         const struct rr_item *it = &l->v[i];
-        /* each name above the owner, up to the apex: in a key, every '.' ends a label */
-        for (const char *dot = strchr(it->owner, '.'); dot && dot[1] && rc == 0;
-             dot = strchr(dot + 1, '.')) {
-            struct rr_item key = {.owner = (char *)(dot + 1)};
+        /* each name above the owner, up to the apex: in a key, every '.' ends a label,
+         * and the last one leaves the root, '.' */
+        for (const char *dot = strcmp(it->owner, ".") ? strchr(it->owner, '.') : NULL;
+             dot && rc == 0; dot = dot[1] ? strchr(dot + 1, '.') : NULL) {
+            struct rr_item key = {.owner = (char *)(dot[1] ? dot + 1 : ".")};
             const struct rr_item *kp = &key, **d;
-            if (strlen(dot + 1) < apex_len)
+            if (strlen(key.owner) < apex_len)
                 break;
             d = bsearch(&kp, dnames, n, sizeof *dnames, item_owner_cmp);
             if (d)

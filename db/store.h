@@ -111,9 +111,13 @@ int store_rr_rm(struct store *st, int64_t zone_id, const char *owner, uint16_t t
 /* Sets the TTL of every record of (owner, type) in a zone (RFC 2181 §5.2). */
 int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner, uint16_t type,
                         uint32_t ttl_s);
-/* Whether any record of a zone is at a name below owner (a key). Scans the zone: for
- * single edits, not per record of an import. */
+/* Whether any record or managed name of a zone is at a name below owner (a key).
+ * Scans the zone: for single edits, not per record of an import. */
 int store_rr_below(struct store *st, int64_t zone_id, const char *owner, bool *any);
+/* The owner of a DNAME of the zone strictly above owner, into above (abovelen bytes),
+ * or "" if there is none. Scans the zone's DNAMEs. */
+int store_dname_above(struct store *st, int64_t zone_id, const char *owner, char *above,
+                      size_t abovelen);
 /* Calls fn for the records of a zone, or only those at owner when it is not NULL,
  * ordered by owner, type and rdata. */
 int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,

@@ -252,12 +252,17 @@ int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner, ui
     return store__step_done(st, stmt, "setting an RRset's TTL");
 }
 
+/* SQL: is name ?N strictly below the name in column c (keys; '.' is the root)? */
+#define BELOW(n, c)                                                                                \
+    "((" c " = '.' AND " n " != '.') OR substr(" n ", -length(" c ") - 1) = '.' || " c ")"
+
 int store_rr_below(struct store *st, int64_t zone_id, const char *owner, bool *any)
 {
     sqlite3_stmt *stmt = NULL;
     int rc = store__prepare(st,
-                            "SELECT 1 FROM records WHERE zone_id = ?1 "
-                            "AND substr(owner, -length(?2) - 1) = '.' || ?2 LIMIT 1",
+                            "SELECT 1 FROM records WHERE zone_id = ?1 AND " BELOW(
+                                "owner", "?2") " UNION ALL SELECT 1 FROM policies WHERE zone_id = "
+                                               "?1 AND " BELOW("name", "?2") " LIMIT 1",
                             &stmt);
     if (rc)
         return rc;
@@ -267,6 +272,26 @@ int store_rr_below(struct store *st, int64_t zone_id, const char *owner, bool *a
     *any = src == SQLITE_ROW;
     if (src != SQLITE_ROW && src != SQLITE_DONE)
         rc = store__fail(st, src, "looking for names below a name");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int store_dname_above(struct store *st, int64_t zone_id, const char *owner, char *above,
+                      size_t abovelen)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st,
+                            "SELECT owner FROM records AS d INDEXED BY records_dnames "
+                            "WHERE zone_id = ?1 AND type = 39 AND " BELOW("?2", "owner") " LIMIT 1",
+                            &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, zone_id);
+    sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
+    int src = sqlite3_step(stmt);
+    snprintf(above, abovelen, "%s", src == SQLITE_ROW ? store__text(stmt, 0) : "");
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = store__fail(st, src, "looking for a DNAME above a name");
     sqlite3_finalize(stmt);
     return rc;
 }

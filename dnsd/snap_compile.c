@@ -20,6 +20,7 @@
 #include "dnsd/internal.h"
 
 #define TYPE_NS 2
+#define TYPE_CNAME 5
 #define TYPE_SOA 6
 #define TYPE_MX 15
 #define TYPE_SRV 33
@@ -189,6 +190,16 @@ static int bzone_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Whether the len bytes at p are exactly one wire name (read within those bytes only:
+ * RDATA from the store is not trusted to be well formed). */
+static bool is_one_name(const uint8_t *p, size_t len)
+{
+    size_t k = 0;
+    while (k < len && p[k])
+        k += p[k] + 1u;
+    return k + 1 == len;
+}
+
 /* Whether a zone's apex is below another zone's: only then can a record's owner belong
  * to a deeper zone than its own. */
 static bool any_nested_zone(const struct build *b)
@@ -214,15 +225,25 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
         b->zones_sorted = true;
         b->nested = any_nested_zone(b);
     }
-    /* records come grouped by zone, in ascending zone id */
+    /* records come grouped by zone, in ascending zone id; a zone's first owner may be
+     * the name the previous zone ended with (a child's apex), but not the same node */
+    size_t zone_was = b->zone_at;
     while (b->zone_at < b->nzones && b->zones[b->zone_at].id != zone_id)
         b->zone_at++;
     if (b->zone_at == b->nzones || dname_wire_from_key(rr->owner, wire, &len) != 0) {
         snprintf(b->msg, b->msglen, "record %s: no zone or a malformed owner", rr->owner);
         return GTM_ESTORE;
     }
+    /* the answer path follows CNAME and DNAME targets: they must be one name */
+    if ((rr->type == TYPE_CNAME || rr->type == TYPE_DNAME) &&
+        (rr->wire_len > DNAME_WIRE_MAX || !is_one_name(rr->wire, rr->wire_len))) {
+        snprintf(b->msg, b->msglen, "record %s type %u: malformed RDATA in the store", rr->owner,
+                 rr->type);
+        return GTM_ESTORE;
+    }
     const struct snap_zone *zone = b->zones[b->zone_at].zone;
-    if (!b->node || b->node->name_len != len || memcmp(b->node->name, wire, len) != 0) {
+    if (!b->node || b->zone_at != zone_was || b->node->name_len != len ||
+        memcmp(b->node->name, wire, len) != 0) {
         finish_node(b);
         uint32_t hashes[SNAP_MAX_LABELS + 1];
         uint8_t offs[SNAP_MAX_LABELS + 1];
@@ -305,16 +326,6 @@ static const struct snap_node *link_up(struct build *b, struct snap_node *n, con
     return (n->flags & (SNAP_NODE_CUT | SNAP_NODE_DNAME)) ? n : NULL;
 }
 
-/* Whether the len bytes at p are exactly one wire name (read within those bytes only:
- * RDATA from the store is not trusted to be well formed). */
-static bool is_one_name(const uint8_t *p, size_t len)
-{
-    size_t k = 0;
-    while (k < len && p[k])
-        k += p[k] + 1u;
-    return k + 1 == len;
-}
-
 /* Additional-section targets: each NS/MX/SRV record's target name, lower-cased and
  * hashed into b->targets; find_targets() then looks them all up. */
 static void queue_targets(struct build *b, struct snap_rrset *rs)
@@ -378,13 +389,6 @@ static int link_nodes(struct build *b)
         if (i >= PREFETCH_AHEAD) {
             struct snap_node *node = b->nodes[i - PREFETCH_AHEAD];
             link_up(b, node, node->name, node->name_len, hashes, offs, 0);
-            /* "*" labels make their parent's wildcard */
-            if (node->name[0] == 1 && node->name[1] == '*' && !(node->flags & SNAP_NODE_APEX)) {
-                struct snap_node *parent = (struct snap_node *)snap_find_hashed(
-                    s, node->name + 2, node->name_len - 2u, hashes[1]);
-                if (parent)
-                    parent->wildcard = node;
-            }
         }
         if (i < n) {
             const struct snap_node *next = b->nodes[i];
@@ -392,8 +396,17 @@ static int link_nodes(struct build *b)
                 __builtin_prefetch(&s->slots[hashes[1] & s->mask]);
         }
     }
+    /* every node now, the empty non-terminals made above too */
     for (size_t i = 0; i < s->nnodes; i++) {
-        b->nodes[i]->flags &= (uint8_t)~NODE_LINKED;
+        struct snap_node *n = b->nodes[i];
+        n->flags &= (uint8_t)~NODE_LINKED;
+        /* "*" labels make their parent's wildcard */
+        if (n->name[0] == 1 && n->name[1] == '*' && !(n->flags & SNAP_NODE_APEX)) {
+            struct snap_node *parent =
+                (struct snap_node *)snap_find(s, n->name + 2, n->name_len - 2u);
+            if (parent)
+                parent->wildcard = n;
+        }
         for (int side = 0; side < 2; side++) {
             const struct snap_node *node = side ? b->nodes[i]->parent_side : b->nodes[i];
             for (uint16_t k = 0; node && k < node->nrrsets; k++) {

@@ -9,7 +9,7 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from dnsd_util import CHILD_SOA, SOA, ask, check, make, mixcase
+from dnsd_util import CHILD_SOA, SOA, ask, check, make, mixcase, start
 from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
 
 SUB_NS = ["sub.dnsd.test. 900 IN NS ns1.sub.dnsd.test.",
@@ -102,3 +102,25 @@ def test_referral_with_all_glue_fits_edns_size(server):
     r, wire = ask(server, q, "udp")
     assert len(wire) <= 1232
     check(q, wire, aa=False, authority=FAT_NS, additional=FAT_GLUE)
+
+
+@pytest.mark.parametrize("parent_first", [True, False])
+def test_child_apex_next_to_the_parents_last_name(tmp_path, gtmctl, dnsd, parent_first):
+    """The parent's last name (its delegation) is the child's apex, the first name of
+    the next zone in the store: two nodes, the child's SOA in the child, the parent's
+    NS and DS on the parent's side, whichever zone was made first."""
+    (tmp_path / "a.zone").write_text("$TTL 300\n@ SOA a h 1 2 3 4 5\n@ NS a\n"
+                                     "a A 192.0.2.1\nb NS ns.elsewhere.example.\n"
+                                     "b DS 1 13 2 " + "00" * 32 + "\n")
+    (tmp_path / "b.zone").write_text("$TTL 60\n@ SOA ns1 h 7 2 3 4 5\n@ NS ns1\n"
+                                     "ns1 A 192.0.2.2\n@ TXT child\n")
+    order = [("a.test", "a.zone"), ("b.a.test", "b.zone")]
+    for zone, f in order if parent_first else order[::-1]:
+        gtmctl.run("zone", "import", zone, tmp_path / f)
+    srv = start(dnsd, gtmctl.db)
+    q = make("b.a.test", "TXT")
+    r, wire = ask(srv, q, "udp")
+    check(q, wire, answer=['b.a.test. 60 IN TXT "child"'])
+    q = make("b.a.test", "DS")
+    r, wire = ask(srv, q, "udp")
+    check(q, wire, answer=["b.a.test. 300 IN DS 1 13 2 " + "00" * 32])

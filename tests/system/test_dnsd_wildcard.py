@@ -87,3 +87,11 @@ def test_name_below_the_wildcard_owner(server, transport):
     q = make("a.*.wild.dnsd.test", "A")
     r, wire = ask(server, q, transport)
     check(q, wire, rcode=dns.rcode.NXDOMAIN, authority=[SOA])
+
+
+def test_empty_non_terminal_wildcard_gives_nodata(server, transport):
+    """RFC 4592 §2.2.1 and §3.3.1: *.ewild exists only as the parent of a.*.ewild; it
+    still matches foo.ewild, which then has no data: NODATA, not NXDOMAIN."""
+    q = make("foo.ewild.dnsd.test", "A")
+    r, wire = ask(server, q, transport)
+    check(q, wire, authority=[SOA])

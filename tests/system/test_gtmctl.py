@@ -846,7 +846,7 @@ def test_dname_rules_hold_for_single_edits(tmp_path, gtmctl):
             (("d", "DNAME", "300", "b.example."),
              ": adding a record: a name has at most one DNAME record"),
             (("x.d", "A", "300", "192.0.2.3"),
-             ": adding a record: a name below a DNAME cannot have data"),
+             ": it is below the DNAME at d.dn.test., which hides it (RFC 6672 section 2.4)"),
             (("sub", "DNAME", "300", "b.example."),
              ": names below sub.dn.test. have data, which a DNAME would hide (RFC 6672 "
              "section 2.4)")]:
@@ -855,6 +855,18 @@ def test_dname_rules_hold_for_single_edits(tmp_path, gtmctl):
             p.stderr.endswith(ending + "\n"), p.stderr
     gtmctl.run("record", "add", "dn.test", "ns1", "DNAME", "300", "b.example.")
     assert audit_rows(gtmctl) == rows + 1
+    # the root zone: every other name is below its apex
+    gtmctl.run("zone", "import", ".",
+               write(tmp_path / "root.zone", "$TTL 300\n@ SOA a.root. h 1 2 3 4 5\n@ NS a.root.\n"
+                                             "a.root. A 192.0.2.1\n"))
+    p = gtmctl.run("record", "add", ".", "@", "DNAME", "300", "example.", rc=1)
+    assert p.stderr.endswith(": names below . have data, which a DNAME would hide (RFC 6672 "
+                             "section 2.4)\n"), p.stderr
+    p = gtmctl.run("zone", "import", ".",
+                   write(tmp_path / "root2.zone", "$TTL 300\n@ SOA a.root. h 1 2 3 4 5\n"
+                                                  "@ DNAME example.\na.root. A 192.0.2.1\n"),
+                   rc=1)
+    assert "a.root. is below the DNAME at . (line 3)" in p.stderr, p.stderr
 
 
 def test_rdata_names_differing_only_in_case_are_one_record(tmp_path, gtmctl):
