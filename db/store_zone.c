@@ -255,45 +255,45 @@ int store_rrset_ttl_set(struct store *st, int64_t zone_id, const char *owner, ui
 /* SQL: is name ?N strictly below the name in column c (keys; '.' is the root)? */
 #define BELOW(n, c)                                                                                \
     "((" c " = '.' AND " n " != '.') OR substr(" n ", -length(" c ") - 1) = '.' || " c ")"
+#define RECORDS_BELOW "SELECT 1 FROM records WHERE zone_id = ?1 AND " BELOW("owner", "?2")
+#define POLICIES_BELOW "SELECT 1 FROM policies WHERE zone_id = ?1 AND " BELOW("name", "?2")
 
-int store_rr_below(struct store *st, int64_t zone_id, const char *owner, bool *any)
+/* Runs sql with ?1 = zone_id, ?2 = name: *found says whether it gave a row, and out
+ * (outlen bytes, may be NULL) gets that row's first column. */
+static int zone_name_query(struct store *st, const char *sql, int64_t zone_id, const char *name,
+                           const char *what, bool *found, char *out, size_t outlen)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st,
-                            "SELECT 1 FROM records WHERE zone_id = ?1 AND " BELOW(
-                                "owner", "?2") " UNION ALL SELECT 1 FROM policies WHERE zone_id = "
-                                               "?1 AND " BELOW("name", "?2") " LIMIT 1",
-                            &stmt);
+    int rc = store__prepare(st, sql, &stmt);
     if (rc)
         return rc;
     sqlite3_bind_int64(stmt, 1, zone_id);
-    sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
     int src = sqlite3_step(stmt);
-    *any = src == SQLITE_ROW;
+    *found = src == SQLITE_ROW;
+    if (out)
+        snprintf(out, outlen, "%s", *found ? store__text(stmt, 0) : "");
     if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = store__fail(st, src, "looking for names below a name");
+        rc = store__fail(st, src, what);
     sqlite3_finalize(stmt);
     return rc;
+}
+
+int store_rr_below(struct store *st, int64_t zone_id, const char *owner, bool *any)
+{
+    static const char sql[] = RECORDS_BELOW " UNION ALL " POLICIES_BELOW " LIMIT 1";
+    return zone_name_query(st, sql, zone_id, owner, "looking for names below a name", any, NULL, 0);
 }
 
 int store_dname_above(struct store *st, int64_t zone_id, const char *owner, char *above,
                       size_t abovelen)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st,
-                            "SELECT owner FROM records AS d INDEXED BY records_dnames "
-                            "WHERE zone_id = ?1 AND type = 39 AND " BELOW("?2", "owner") " LIMIT 1",
-                            &stmt);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(stmt, 1, zone_id);
-    sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
-    int src = sqlite3_step(stmt);
-    snprintf(above, abovelen, "%s", src == SQLITE_ROW ? store__text(stmt, 0) : "");
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = store__fail(st, src, "looking for a DNAME above a name");
-    sqlite3_finalize(stmt);
-    return rc;
+    static const char sql[] =
+        "SELECT owner FROM records AS d INDEXED BY records_dnames "
+        "WHERE zone_id = ?1 AND type = 39 AND " BELOW("?2", "owner") " LIMIT 1";
+    bool found;
+    return zone_name_query(st, sql, zone_id, owner, "looking for a DNAME above a name", &found,
+                           above, abovelen);
 }
 
 int store_rr_foreach(struct store *st, int64_t zone_id, const char *owner, store_rr_fn fn,
