@@ -29,10 +29,7 @@ struct import {
 
 static struct rr_item *push(struct rr_list *l)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 1024;
-        l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
-    }
+    l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof *l->v);
     return &l->v[l->n++];
 }
 
@@ -125,9 +122,10 @@ static int check_below_dnames(const struct import *im, char *err, size_t errlen)
     const struct rr_item **dnames = NULL;
     size_t n = 0;
     int rc = 0;
+    size_t cap = 0;
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].rr.type == 39) {
-            dnames = xreallocarray(dnames, n + 1, sizeof *dnames);
+            dnames = xgrow(dnames, &cap, n + 1, sizeof *dnames);
             dnames[n++] = &l->v[i];
         }
     size_t apex_len = strlen(im->zone);

@@ -46,6 +46,17 @@ void *xreallocarray(void *p, size_t count, size_t size)
     return xrealloc(p, count * size);
 }
 
+void *xgrow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n = n > (size_t)-1 / 2 ? need : 2 * n;
+    *cap = n;
+    return xreallocarray(p, n, size);
+}
+
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));

@@ -65,10 +65,7 @@ static void nodes_reserve(struct build *b, size_t n)
         slots *= 2;
     if (slots != s->mask + 1)
         table_resize(s, slots);
-    if (want > b->nodes_cap) {
-        b->nodes_cap = want > 2 * b->nodes_cap ? want : 2 * b->nodes_cap;
-        b->nodes = xreallocarray(b->nodes, b->nodes_cap, sizeof *b->nodes);
-    }
+    b->nodes = xgrow(b->nodes, &b->nodes_cap, want, sizeof *b->nodes);
 }
 
 /* A new node named name in zone z, in the arena only. */
@@ -255,10 +252,7 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
         } else if (deepest == zone) {
             /* a name not seen before: each owner's records come together */
             b->node = node_new(b->s, wire, len, zone);
-            if (b->npending == b->pending_cap) {
-                b->pending_cap = b->pending_cap ? 2 * b->pending_cap : 1024;
-                b->pending = xreallocarray(b->pending, b->pending_cap, sizeof *b->pending);
-            }
+            b->pending = xgrow(b->pending, &b->pending_cap, b->npending + 1, sizeof *b->pending);
             b->pending[b->npending++] = (struct pending_node){b->node, hashes[0]};
         } else if (deepest->apex->name_len == len) {
             /* the parent's side of a child zone we also serve: kept for DS queries */
@@ -276,17 +270,11 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
     }
     if (b->nsets == 0 || b->sets[b->nsets - 1].type != rr->type) {
         finish_rrset(b);
-        if (b->nsets == b->cap_sets) {
-            b->cap_sets = b->cap_sets ? 2 * b->cap_sets : 16;
-            b->sets = xreallocarray(b->sets, b->cap_sets, sizeof *b->sets);
-        }
+        b->sets = xgrow(b->sets, &b->cap_sets, b->nsets + 1, sizeof *b->sets);
         b->sets[b->nsets++] = (struct snap_rrset){.type = rr->type, .ttl_s = rr->ttl_s};
     }
     struct snap_rrset *rs = &b->sets[b->nsets - 1];
-    if (b->data_len + 2 + rr->wire_len > b->data_cap) {
-        b->data_cap = 2 * (b->data_len + 2 + rr->wire_len);
-        b->data = xrealloc(b->data, b->data_cap);
-    }
+    b->data = xgrow(b->data, &b->data_cap, b->data_len + 2 + rr->wire_len, 1);
     uint16_t rdlen = (uint16_t)rr->wire_len;
     memcpy(b->data + b->data_len, &rdlen, 2);
     if (rr->wire_len)
@@ -338,14 +326,9 @@ static void queue_targets(struct build *b, struct snap_rrset *rs)
         memcpy(&rdlen, p, 2);
         size_t len = rdlen - skip;
         if (rdlen > skip && len <= DNAME_WIRE_MAX && is_one_name(p + 2 + skip, len)) {
-            if (b->ntargets == b->targets_cap) {
-                b->targets_cap = b->targets_cap ? 2 * b->targets_cap : 256;
-                b->targets = xreallocarray(b->targets, b->targets_cap, sizeof *b->targets);
-            }
-            if (b->target_names_len + len > b->target_names_cap) {
-                b->target_names_cap = 2 * (b->target_names_len + len);
-                b->target_names = xrealloc(b->target_names, b->target_names_cap);
-            }
+            b->targets = xgrow(b->targets, &b->targets_cap, b->ntargets + 1, sizeof *b->targets);
+            b->target_names =
+                xgrow(b->target_names, &b->target_names_cap, b->target_names_len + len, 1);
             uint8_t *name = b->target_names + b->target_names_len;
             uint32_t hashes[SNAP_MAX_LABELS + 1];
             uint8_t offs[SNAP_MAX_LABELS + 1];
