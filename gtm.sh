@@ -15,10 +15,11 @@ JOBS=2
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config
     libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
-    dnsperf knot nsd gdnsd unbound libmaxmind-db-writer-perl sqlite3)
-# Peer servers we install only to run them ourselves on test ports: keep their
-# system services from starting (and binding port 53) when they are installed.
-PEER_SERVICES=(knot nsd gdnsd unbound)
+    dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3)
+# Peer servers and resolvers we install only to run them ourselves on test ports: keep
+# their system services from starting (and binding port 53) when they are installed
+# (package, or package=service).
+PEER_SERVICES=(knot nsd gdnsd unbound bind9=named pdns-recursor)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'gtm.sh: %s\n' "$*" >&2; exit 1; }
@@ -45,7 +46,7 @@ install_packages() {
     [ $rc -eq 0 ] || die "apt-get install failed (exit $rc)"
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
         for p in "${PEER_SERVICES[@]}"; do
-            [[ " ${missing[*]} " == *" $p "* ]] && systemctl disable -q "$p" 2>/dev/null || true
+            [[ " ${missing[*]} " == *" ${p%%=*} "* ]] && systemctl disable -q "${p#*=}" 2>/dev/null || true
         done
     fi
 }

@@ -208,12 +208,14 @@ def daemons(request, tmp_path):
 # ---- gtm-dnsd ---------------------------------------------------------------------------
 
 class Dnsd:
-    """A running gtm-dnsd on 127.0.0.1 and [::1] at one port, with query helpers."""
+    """A running gtm-dnsd on loopback addresses (127.0.0.1 and ::1 unless told) at one
+    port, with query helpers."""
 
-    def __init__(self, daemon, port, db):
+    def __init__(self, daemon, port, db, addrs):
         self.daemon = daemon
         self.port = port
         self.db = db
+        self.addrs = addrs
 
     def query(self, qname, qtype="A", tcp=False, addr="127.0.0.1", timeout=3, **make_kw):
         """Sends a query (dnspython message or name/type) and returns the response."""
@@ -232,15 +234,17 @@ class Dnsd:
 @pytest.fixture
 def dnsd(daemons, tmp_path):
     """Factory: dnsd(db, *extra_args) starts gtm-dnsd on a fresh port (UDP+TCP on
-    127.0.0.1 and [::1]) serving the store db, and waits for its ready line."""
+    127.0.0.1 and ::1, or on addrs) serving the store db, and waits for its ready line.
+    The port is one nobody holds on 127.0.0.1 and ::1."""
 
-    def start(db, *extra, threads=2, ready=r"\bready\b"):
+    def start(db, *extra, threads=2, ready=r"\bready\b", addrs=("127.0.0.1", "::1")):
         port = free_port()
-        args = [BUILDDIR / "gtm-dnsd", "--db", db, "--listen", f"127.0.0.1:{port}",
-                "--listen", f"[::1]:{port}", "--threads", str(threads), "--foreground",
-                "--log-level", "debug", *extra]
+        listen = [a for addr in addrs
+                  for a in ("--listen", f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}")]
+        args = [BUILDDIR / "gtm-dnsd", "--db", db, *listen, "--threads", str(threads),
+                "--foreground", "--log-level", "debug", *extra]
         d = daemons("gtm-dnsd", args, ready=ready)
-        return Dnsd(d, port, db)
+        return Dnsd(d, port, db, addrs)
 
     return start
 

@@ -87,15 +87,16 @@ def _next_port_free(consume=False):
 _next_port_free.first = True
 
 
-def wait_tcp_listening(port, deadline_s=5):
-    """Waits until TCP connections to port are accepted on 127.0.0.1 and ::1.
+def wait_tcp_listening(port, addrs=("127.0.0.1", "::1"), deadline_s=5):
+    """Waits until TCP connections to port are accepted on each address of addrs.
 
     gtm-dnsd logs "ready" before its worker threads call listen() (see
     test_dnsd_startup.py::test_tcp_is_listening_when_ready_is_logged), so a connection
     made right after the ready line can be refused; the other tests wait here so that
     they test what they are about rather than fail on that race."""
     deadline = time.monotonic() + deadline_s
-    for family, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    for addr in addrs:
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
         while True:
             with socket.socket(family, socket.SOCK_STREAM) as s:
                 try:
@@ -118,7 +119,7 @@ def start(dnsd, db, *extra, **kw):
     and waits until it accepts TCP connections."""
     _next_port_free()
     srv = dnsd(db, *extra, **kw)
-    wait_tcp_listening(srv.port)
+    wait_tcp_listening(srv.port, srv.addrs)
     return srv
 
 
