@@ -214,8 +214,9 @@ static int count_rr(void *arg, const struct store_rr *rr)
 }
 
 /* Why name (a key) cannot be managed in zone: it has records of its own, is the apex,
- * or lies at or below a zone cut (RFC 1034 §4.2.1: the child's servers answer there,
- * so a policy would never be asked). Returns 0 with why[0] = '\0' when it can. */
+ * lies at or below a zone cut (RFC 1034 §4.2.1: the child's servers answer there, so a
+ * policy would never be asked), or below a DNAME (RFC 6672: the DNAME redirects every
+ * name below it). Returns 0 with why[0] = '\0' when it can. */
 static int check_managed_name(struct cli *c, const struct zone_entry *zone, const char *name,
                               char *why, size_t whylen)
 {
@@ -235,6 +236,12 @@ static int check_managed_name(struct cli *c, const struct zone_entry *zone, cons
             snprintf(why, whylen, "%s is delegated away at %s (NS records): never asked here", name,
                      p);
     }
+    char dname[DNAME_KEY_MAX];
+    if (rc == 0 && !why[0] &&
+        (rc = store_dname_above(c->st, zone->id, name, dname, sizeof dname)) == 0 && dname[0])
+        snprintf(why, whylen,
+                 "%s is below the DNAME at %s, which redirects it (RFC 6672): never answered here",
+                 name, dname);
     return rc;
 }
 
@@ -311,9 +318,10 @@ const struct cli_cmd cmd_policy_set = {
     .synopsis = "FQDN --pool POOL --mode MODE [--ttl SECONDS] [--answers N] "
                 "[--fallback POOL|fail-open|none] [--sticky] [--region-up PERCENT]",
     .summary = "make a name managed: its answers come from a pool through a policy",
-    .help = "FQDN must lie in a zone of the store and have no records of its own; the\n"
-            "policy belongs to the deepest such zone, whose serial moves on. Setting the\n"
-            "policy of a managed name replaces it. Modes:\n"
+    .help = "FQDN must lie in a zone of the store, have no records of its own and be\n"
+            "neither delegated away nor below a DNAME; the policy belongs to the deepest\n"
+            "such zone, whose serial moves on. Setting the policy of a managed name\n"
+            "replaces it. Modes:\n"
             "  geo        the client's geo map entry names regions in order of preference\n"
             "  latency    the region with the lowest measured latency from the client\n"
             "  proximity  the nearest region with coordinates\n"

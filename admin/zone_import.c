@@ -258,6 +258,26 @@ static void diff(const struct rr_list *a, const struct rr_list *b, size_t *only_
     *only_b = nb + (b->n - j);
 }
 
+/* RFC 6672 §2.4 against what the file does not hold: a DNAME of the file may not hide
+ * the zone's managed names (its records below were checked with the file). Returns 0,
+ * or the CLI failure. */
+static int check_dname_over_policies(struct cli *c, int64_t zone_id, const struct rr_item *it)
+{
+    bool below = false;
+    if (it->rr.type != 39)
+        return 0;
+    int rc = store_rr_below(c->st, zone_id, it->owner, &below);
+    if (rc)
+        return cli_store_fail(c, rc);
+    if (below)
+        return cli_fail(c,
+                        "%s:%d: the DNAME at %s would hide the managed names below it "
+                        "(gtmctl policy list shows them; RFC 6672 section 2.4); nothing was "
+                        "changed",
+                        it->file, it->line, it->owner);
+    return 0;
+}
+
 static int zone_import(struct cli *c)
 {
     char zone[DNAME_KEY_MAX], err[1024] = "";
@@ -304,6 +324,8 @@ static int zone_import(struct cli *c)
                           store_errmsg(c->st));
             goto out;
         }
+        if ((rc = check_dname_over_policies(c, zone_id, it)))
+            goto out;
     }
     if (old.n)
         qsort(old.v, old.n, sizeof *old.v, rr_item_cmp);
@@ -346,10 +368,10 @@ const struct cli_cmd cmd_zone_import = {
             "The zone is created if it does not exist (keeping the file's SOA serial);\n"
             "an existing zone's serial moves on as after any change. The whole file is\n"
             "checked first: one SOA at the apex, owners inside ZONE, a CNAME alone at its\n"
-            "name, at most one DNAME at a name and no data below it (RFC 6672). Any error\n"
-            "names the file and line, and nothing is changed. Duplicate\n"
-            "records are dropped and an RRset with mixed TTLs gets its first TTL, with a\n"
-            "warning.",
+            "name, at most one DNAME at a name and no data below it (RFC 6672), nor the\n"
+            "zone's managed names. Any error names the file and line, and nothing is\n"
+            "changed. Duplicate records are dropped and an RRset with mixed TTLs gets its\n"
+            "first TTL, with a warning.",
     .min_args = 2,
     .max_args = 2,
     .run = zone_import,

@@ -379,6 +379,32 @@ def test_record_add_on_a_managed_name_is_refused(world):
     g.run("record", "add", "example.com", "www", "A", "300", "192.0.2.80")
 
 
+def test_no_managed_name_below_a_dname(world, tmp_path):
+    """RFC 6672: a DNAME redirects every name below it, so a managed name there would
+    never be answered. policy set refuses one below a DNAME, and a zone import refuses
+    a DNAME above a managed name (its records below were checked with the file)."""
+    g = world
+    g.run("record", "add", "example.com", "old", "DNAME", "300", "new.example.net.")
+    g.run("policy", "set", "x.moved.example.com", "--pool", "web", "--mode", "all")
+    refused(g, [], [
+        (["policy", "set", "x.old.example.com", "--pool", "web", "--mode", "all"],
+         "x.old.example.com. is below the DNAME at old.example.com., which redirects it "
+         "(RFC 6672): never answered here"),
+    ], ("policy", "list"), ("zone", "list"))
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(g.run("zone", "export", "example.com").stdout +
+                    "moved.example.com. 300 IN DNAME elsewhere.example.net.\n")
+    line = len(zone.read_text().splitlines())
+    with unchanged(g, ("policy", "list"), ("record", "list", "example.com")):
+        p = g.run("zone", "import", "example.com", zone, rc=1)
+    assert p.stderr == (f"gtmctl: zone import: {zone}:{line}: the DNAME at moved.example.com. "
+                        "would hide the managed names below it (gtmctl policy list shows them; "
+                        "RFC 6672 section 2.4); nothing was changed\n")
+    # without the managed name the same file imports
+    g.run("policy", "rm", "x.moved.example.com")
+    g.run("zone", "import", "example.com", zone)
+
+
 # ---- the geo map ------------------------------------------------------------------------
 
 def test_geo_map_list_unmap(world):
