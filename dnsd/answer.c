@@ -153,6 +153,8 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
                struct answer_result *r)
 {
     uint8_t chain[CNAME_CHAIN_MAX][DNAME_WIRE_MAX];
+    const struct snap_node *dnames[CNAME_CHAIN_MAX];
+    int ndnames = 0;
     const uint8_t *owner = m->qname;
     size_t owner_len = m->qname_len;
     const struct snap_zone *zone = NULL;
@@ -195,6 +197,12 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
             put_soa(m, zone, r);
             return;
         case SNAP_DNAME:
+            /* a DNAME that redirects below itself (or a loop back to one) would only
+             * repeat: the answer holds it once, and the resolver asks on */
+            for (int k = 0; k < ndnames; k++)
+                if (dnames[k] == res.node)
+                    return;
+            dnames[ndnames++] = res.node;
             owner_len = dname_redirect(m, owner, owner_len, res.node, chain[hop], r);
             /* a CNAME question is answered by the synthesised CNAME itself */
             if (owner_len == 0 || qtype == TYPE_CNAME || hop == CNAME_CHAIN_MAX - 1)

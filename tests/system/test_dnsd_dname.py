@@ -13,6 +13,9 @@ MOVED = "moved.dnsd.test. 600 IN DNAME wild.dnsd.test."
 AWAY = "away.dnsd.test. 3600 IN DNAME nowhere.elsewhere.example."
 LONG_TARGET = "a" * 50 + "." + "b" * 50 + "." + "c" * 50 + ".elsewhere.example."
 LONG = f"longdname.dnsd.test. 3600 IN DNAME {LONG_TARGET}"
+DEEPER = "deeper.dnsd.test. 3600 IN DNAME sub.deeper.dnsd.test."
+PING = "ping.dnsd.test. 3600 IN DNAME pong.dnsd.test."
+PONG = "pong.dnsd.test. 3600 IN DNAME ping.dnsd.test."
 
 
 def test_name_below_is_redirected_and_followed(server, transport):
@@ -70,3 +73,16 @@ def test_substitution_longer_than_a_name_is_yxdomain(server, transport):
     q = make("short.longdname.dnsd.test", "A")
     r, wire = ask(server, q, transport)
     check(q, wire, answer=[LONG, f"short.longdname.dnsd.test. 3600 IN CNAME short.{LONG_TARGET}"])
+
+
+def test_a_dname_is_not_repeated(server, transport):
+    """A DNAME whose target is below itself would redirect the synthesised name again and
+    again, and two DNAMEs may redirect to each other: the answer holds each DNAME once
+    and stops there (the resolver asks on for the last CNAME's target)."""
+    q = make("x.deeper.dnsd.test", "A")
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=[DEEPER, "x.deeper.dnsd.test. 3600 IN CNAME x.sub.deeper.dnsd.test."])
+    q = make("x.ping.dnsd.test", "A")
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=[PING, "x.ping.dnsd.test. 3600 IN CNAME x.pong.dnsd.test.",
+                           PONG, "x.pong.dnsd.test. 3600 IN CNAME x.ping.dnsd.test."])
