@@ -11,11 +11,13 @@ TOP=$PWD
 JOBS=2
 
 # Build tools and libraries; the test tools (pytest, dnspython, dnsperf, the peer
-# servers we compare against, MaxMind's writer for GeoIP fixtures).
+# servers and resolvers we run against, MaxMind's writer for GeoIP fixtures, systemd and
+# man-db for checking the installed units).
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config
     libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
-    dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3)
+    dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3
+    systemd man-db)
 # Peer servers and resolvers we install only to run them ourselves on test ports: keep
 # their system services from starting (and binding port 53) when they are installed
 # (package, or package=service).
