@@ -159,7 +159,7 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
     size_t owner_len = m->qname_len;
     const struct snap_zone *zone = NULL;
     struct snap_result res;
-    *r = (struct answer_result){RCODE_NOERROR, false, false, 0};
+    *r = (struct answer_result){RCODE_NOERROR, false, false, 0, NULL};
 
     for (int hop = 0;; hop++) {
         if (hop == 0) /* the question: its hashes are computed already */
@@ -173,6 +173,7 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
             }
             zone = res.zone;
             r->aa = true;
+            r->match = res.node;
         } else if (res.zone != zone) {
             /* The chain leaves the zone. Into a child zone we also serve: from the
              * CNAME's zone that is a delegation (RFC 1034 §4.3.2 step 3b). */

@@ -29,6 +29,9 @@ struct answer_result {
     bool aa;        /* authoritative */
     bool truncated; /* an answer or authority RRset did not fit */
     uint8_t scope;  /* ECS scope: how much of the client address the answer depends on */
+    /* the name of the zone that matched the question (a wildcard, a delegation), or
+     * NULL: rate limiting counts the answers of one such name together */
+    const void *match;
 };
 
 /* Who asks, for managed names: the client, and the worker's decision scratch. */

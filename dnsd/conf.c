@@ -45,6 +45,17 @@ const struct cfg_opt dnsd_cfg_table[] = {
      0, 0},
     {"reload-interval-ms", CFG_UINT, OFF(reload_interval_ms), "100", "MS",
      "how often the store is checked for changes", 10, 10000},
+    {"rrl-rate", CFG_UINT, OFF(rrl_rate), "0", "N",
+     "UDP responses a second of one kind (answers for a name, NXDOMAIN, errors) to one client "
+     "network; past it they are dropped or truncated (0: no limit)",
+     0, 1000000},
+    {"rrl-slip", CFG_UINT, OFF(rrl_slip), "2", "N",
+     "every Nth limited response goes out truncated, so real clients retry over TCP (0: none)", 0,
+     100},
+    {"rrl-ipv4-prefix", CFG_UINT, OFF(rrl_v4_prefix), "24", "BITS",
+     "IPv4 clients in one network of this prefix length share a limit", 8, 32},
+    {"rrl-ipv6-prefix", CFG_UINT, OFF(rrl_v6_prefix), "56", "BITS",
+     "IPv6 clients in one network of this prefix length share a limit", 16, 128},
     {NULL, 0, 0, NULL, NULL, NULL, 0, 0},
 };
 

@@ -38,6 +38,9 @@ struct dnsd_cfg {
     uint32_t tcp_idle_timeout_s;
     uint32_t tcp_max_conns;
     uint32_t reload_interval_ms;
+    uint32_t rrl_rate; /* responses a second per key; 0: no rate limiting */
+    uint32_t rrl_slip;
+    uint32_t rrl_v4_prefix, rrl_v6_prefix;
     struct cfg_list geoip;
     /* derived by dnsd_cfg_finish() */
     struct dnsd_listen addrs[DNSD_MAX_LISTEN];

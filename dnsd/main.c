@@ -20,6 +20,7 @@
 #include "dnsd/conf.h"
 #include "dnsd/loader.h"
 #include "dnsd/rcu.h"
+#include "dnsd/rrl.h"
 #include "dnsd/worker.h"
 
 struct dnsd {
@@ -27,6 +28,7 @@ struct dnsd {
     struct loader loader;
     struct rcu rcu;
     struct worker *workers;
+    struct rrl *rrl; /* NULL: no rate limiting */
     size_t nworkers; /* initialised */
     size_t nstarted; /* running threads */
     _Atomic unsigned tcp_conns;
@@ -51,13 +53,15 @@ static void log_stats(struct dnsd *d, const char *when)
         worker_stats_add(&d->workers[i], &s);
     log_info("%squeries %llu (udp %llu, tcp %llu): noerror %llu, nxdomain %llu, refused %llu, "
              "formerr %llu, notimp %llu, badvers %llu; truncated %llu, dropped %llu, edns %llu, "
-             "nsid %llu",
+             "nsid %llu; rate-limited %llu (dropped %llu, slipped %llu)",
              when, (unsigned long long)s.queries, (unsigned long long)s.udp,
              (unsigned long long)s.tcp, (unsigned long long)s.rcode[0],
              (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
              (unsigned long long)s.rcode[1], (unsigned long long)s.rcode[4],
              (unsigned long long)s.rcode[16], (unsigned long long)s.truncated,
-             (unsigned long long)s.dropped, (unsigned long long)s.edns, (unsigned long long)s.nsid);
+             (unsigned long long)s.dropped, (unsigned long long)s.edns, (unsigned long long)s.nsid,
+             (unsigned long long)(s.rrl_dropped + s.rrl_slipped), (unsigned long long)s.rrl_dropped,
+             (unsigned long long)s.rrl_slipped);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -121,6 +125,9 @@ static int run(struct dnsd *d)
     }
     rcu_init(&d->rcu, d->cfg.threads, first);
     d->workers = xcalloc(d->cfg.threads, sizeof *d->workers);
+    if (d->cfg.rrl_rate)
+        d->rrl =
+            rrl_new(d->cfg.rrl_rate, d->cfg.rrl_slip, d->cfg.rrl_v4_prefix, d->cfg.rrl_v6_prefix);
     for (; d->nworkers < d->cfg.threads; d->nworkers++) {
         if ((rc = worker_init(&d->workers[d->nworkers], (int)d->nworkers, &d->cfg, &d->rcu,
                               &d->tcp_conns, msg, sizeof msg))) {
@@ -128,6 +135,7 @@ static int run(struct dnsd *d)
             d->nworkers++; /* its loop exists: clean it up too */
             goto fail;
         }
+        d->workers[d->nworkers].q.rrl = d->rrl;
     }
     if (d->cfg.pidfile && (rc = daemon_pidfile(d->cfg.pidfile))) {
         log_err("cannot start: pid file %s: %s", d->cfg.pidfile, strerror(-rc));
@@ -201,6 +209,7 @@ cleanup:
         snap_free(first);
     }
     free(d->workers);
+    rrl_free(d->rrl);
     daemon_notify(notify_fd, rc);
     return rc;
 }

@@ -207,12 +207,28 @@ static void client_from_peer(struct geo_client *c, const struct sockaddr *peer)
         geo_client_from_addr(c, 6, a);
 }
 
+/* Rate limiting (dnsd/rrl.h) of a finished UDP response: its length, 0 to drop it, or
+ * the length of the header and question alone with TC=1 (a slip). */
+static size_t rate_limit(struct query_ctx *q, const struct sockaddr *peer,
+                         const struct answer_result *r, uint8_t *out, size_t echo)
+{
+    switch (rrl_check(q->rrl, peer, (uint8_t)r->rcode, r->match, q->now_s)) {
+    case RRL_SEND: return q->msg.len;
+    case RRL_DROP: q->stats.rrl_dropped++; return 0;
+    case RRL_SLIP: break;
+    }
+    q->stats.rrl_slipped++;
+    out[2] |= 0x02;
+    memset(out + 6, 0, 6); /* ANCOUNT, NSCOUNT, ARCOUNT */
+    return echo;
+}
+
 size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *req, size_t len,
                     const struct sockaddr *peer, uint8_t *out, size_t cap, bool tcp)
 {
     struct wire_rd rd;
     struct edns e = {0};
-    struct answer_result r = {RCODE_NOERROR, false, false, 0};
+    struct answer_result r = {RCODE_NOERROR, false, false, 0, NULL};
     const struct answer_env env = {&q->client, &q->pol};
     uint16_t qtype = 0, qclass = 0;
     size_t echo = DNS_HEADER_LEN; /* bytes of the query copied into the response */
@@ -297,5 +313,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     msg_finish(&q->msg);
     q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
     q->stats.truncated += r.truncated;
+    if (!tcp && q->rrl)
+        return rate_limit(q, peer, &r, out, echo);
     return q->msg.len;
 }

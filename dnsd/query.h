@@ -13,6 +13,7 @@
 #include "dnsd/conf.h"
 #include "dnsd/msg.h"
 #include "dnsd/policy.h"
+#include "dnsd/rrl.h"
 #include "dnsd/snap.h"
 #include "geo/geo.h"
 
@@ -28,6 +29,7 @@ struct query_stats {
     uint64_t rcode[17]; /* by RCODE, BADVERS (16) included */
     uint64_t truncated;
     uint64_t edns, nsid, ecs;
+    uint64_t rrl_dropped, rrl_slipped; /* UDP responses held back by rate limiting */
 };
 
 struct query_ctx {
@@ -38,6 +40,8 @@ struct query_ctx {
     struct geo_client client; /* from ECS, else the resolver's address */
     struct pol_scratch pol;   /* decision scratch; pol.rng is seeded by the worker */
     struct query_stats stats;
+    struct rrl *rrl; /* shared by the workers; NULL: no rate limiting */
+    uint32_t now_s;  /* the loop's time in seconds, for rate limiting */
 };
 
 /* Answers the query req (len bytes) from peer, with snapshot s, writing the response

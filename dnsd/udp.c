@@ -89,6 +89,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
     (void)events;
     if (status < 0)
         return;
+    w->q.now_s = (uint32_t)(uv_now(&w->loop) / 1000); /* the loop's cached time */
     for (int round = 0; round < UDP_ROUNDS; round++) {
         int n = recvmmsg(u->fd, u->in, UDP_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)

@@ -100,6 +100,8 @@ void worker_stats_add(const struct worker *w, struct query_stats *sum)
     sum->truncated += s->truncated;
     sum->edns += s->edns;
     sum->nsid += s->nsid;
+    sum->rrl_dropped += s->rrl_dropped;
+    sum->rrl_slipped += s->rrl_slipped;
     for (size_t i = 0; i < sizeof s->rcode / sizeof s->rcode[0]; i++)
         sum->rcode[i] += s->rcode[i];
 }
