@@ -22,6 +22,9 @@
 #define TYPE_ANY 255
 #define EDNS_OPT_NSID 3
 #define EDNS_OPT_ECS 8
+#define EDNS_OPT_EDE 15
+/* RFC 8914 §4.21: the name is in no zone of this server */
+#define EDE_NOT_AUTHORITATIVE 20
 /* An ECS option in a response: code, length, family, prefixes, 16 address bytes. */
 #define ECS_OPT_MAX (4 + 4 + 16)
 /* Fixed part of an OPT record: root owner, type, class, TTL, RDLENGTH. */
@@ -160,9 +163,12 @@ static int answer_chaos(struct query_ctx *q, uint16_t qtype, bool *aa)
 /* Writes the OPT record (RFC 6891 §6.1.2): our UDP size, extended RCODE bits, the DO
  * bit echoed, NSID when asked for and configured, the client subnet with the answer's
  * scope (RFC 7871 §7.2.1). Fits: room was kept for it. */
-static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope, size_t cap)
+/* The OPT record of the response: NSID and ECS when asked for, and the Extended DNS
+ * Error ede (RFC 8914, without text) unless it is -1. */
+static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope, int ede,
+                    size_t cap)
 {
-    uint8_t rdata[4 + DNSD_NSID_MAX + ECS_OPT_MAX];
+    uint8_t rdata[4 + DNSD_NSID_MAX + ECS_OPT_MAX + 6];
     uint16_t rdlen = 0;
     if (e->nsid && q->cfg->nsid_len) {
         put16(rdata, EDNS_OPT_NSID);
@@ -177,6 +183,12 @@ static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_
         put16(rdata + rdlen + 2, (uint16_t)n);
         rdlen = (uint16_t)(rdlen + 4 + n);
         q->stats.ecs++;
+    }
+    if (ede >= 0) {
+        put16(rdata + rdlen, EDNS_OPT_EDE);
+        put16(rdata + rdlen + 2, 2);
+        put16(rdata + rdlen + 4, (uint16_t)ede);
+        rdlen = (uint16_t)(rdlen + 6);
     }
     uint32_t ttl = (uint32_t)(rcode >> 4) << 24 | (e->do_bit ? OPT_DO : 0);
     q->msg.limit = cap;
@@ -233,6 +245,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     uint16_t qtype = 0, qclass = 0;
     size_t echo = DNS_HEADER_LEN; /* bytes of the query copied into the response */
     bool question = false;
+    int ede = -1; /* the Extended DNS Error to send (RFC 8914), if any */
 
     q->stats.queries++;
     if (tcp)
@@ -299,6 +312,8 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
             if (!e.ecs)
                 client_from_peer(&q->client, peer);
             answer_in(&q->msg, s, qtype, &env, &r);
+            if (r.rcode == RCODE_REFUSED) /* the name is in none of our zones */
+                ede = EDE_NOT_AUTHORITATIVE;
         } else if (qclass == CLASS_CH)
             r.rcode = answer_chaos(q, qtype, &r.aa);
         else
@@ -309,7 +324,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     out[2] = (uint8_t)(0x80 | (req[2] & 0x79) | (r.aa ? 0x04 : 0) | (r.truncated ? 0x02 : 0));
     out[3] = (uint8_t)((req[3] & 0x10) | (r.rcode & 0xF));
     if (e.present)
-        put_opt(q, &e, r.rcode, r.scope, cap);
+        put_opt(q, &e, r.rcode, r.scope, ede, cap);
     msg_finish(&q->msg);
     q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
     q->stats.truncated += r.truncated;

@@ -37,6 +37,8 @@ CHILD_SOA = "child.dnsd.test. 60 IN SOA ns1.child.dnsd.test. hostmaster.child.dn
 EDNS_SIZE = 1232  # gtm-dnsd's default --edns-size
 
 # header bits (the second 16-bit word of the header, opcode and rcode masked out)
+# The EDNS option (code, data) of the Extended DNS Error "Not Authoritative" (RFC 8914).
+EDE_NOT_AUTHORITATIVE = (15, b"\x00\x14")
 QR, AA, TC, RD, RA, Z, AD, CD = 0x8000, 0x0400, 0x0200, 0x0100, 0x0080, 0x0040, 0x0020, 0x0010
 FLAG_BITS = 0x87F0
 

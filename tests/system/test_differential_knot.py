@@ -165,7 +165,6 @@ def build_queries():
 
 CNAME_OWNERS = {fq(n).lower() for n, t in NAMES.items() if t == "CNAME"}
 CHAOS_CONFIGURED = {"id.server.", "hostname.bind.", "version.bind.", "version.server."}
-EDE = re.compile(r" options 15:[0-9a-f]+$")
 
 
 def only_cnames_added(q, g, k):
@@ -176,12 +175,6 @@ def only_cnames_added(q, g, k):
 
 def gtm_rcode(rcode):
     return lambda q, g, k: g.get("rcode") == rcode
-
-
-def outside_zones(q):
-    """A class IN query for a name in none of the served zones."""
-    return q.qclass == "IN" and not dns.name.from_text(q.qname).is_subdomain(
-        dns.name.from_text(ZONE))
 
 
 def same_records_other_ttl(q, g, k):
@@ -282,14 +275,6 @@ KNOWN_DIFFERENCES = [
         "issue 3: opcodes other than QUERY get NOTIMP). Knot answers NOTAUTH because no "
         "ACL allows them; NSD answers REFUSED.",
         gtm_rcode("NOTIMP")),
-    KnownDifference(
-        "no Extended DNS Error",
-        outside_zones,
-        frozenset({"edns"}),
-        "Names outside every zone are REFUSED by both; Knot adds an Extended DNS Error "
-        "option (code 15, RFC 8914), INFO-CODE 20 'Not Authoritative'. RFC 8914 makes "
-        "EDE optional (MAY); gtm sends none. Apart from it the OPT records match.",
-        lambda q, g, k: EDE.sub("", k["edns"]) == g["edns"] and bool(EDE.search(k["edns"]))),
 ]
 
 

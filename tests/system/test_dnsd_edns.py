@@ -13,7 +13,7 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from dnsd_util import EDNS_SIZE, ask, check, exchange, make, mixcase, start
+from dnsd_util import EDE_NOT_AUTHORITATIVE, EDNS_SIZE, ask, check, exchange, make, mixcase, start
 from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
 
 NSID = 3
@@ -133,7 +133,8 @@ def test_nsid_sent_when_asked_and_configured(shared_store, dnsd, transport, arg,
     q = make("www.elsewhere.example", "A", edns=0,
              options=[dns.edns.GenericOption(NSID, b"")])
     r, wire = ask(srv, q, transport)
-    check(q, wire, rcode=dns.rcode.REFUSED, aa=False, edns_options=[(NSID, payload)])
+    check(q, wire, rcode=dns.rcode.REFUSED, aa=False,
+          edns_options=[(NSID, payload), EDE_NOT_AUTHORITATIVE])
 
 
 def test_nsid_not_sent_when_not_configured(server, transport):

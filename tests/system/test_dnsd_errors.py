@@ -16,8 +16,8 @@ import dns.opcode
 import dns.rcode
 import pytest
 
-from dnsd_util import (FLAG_BITS, QR, RD, ask, check, exchange, make, mixcase, tcp_connect,
-                       tcp_recv, tcp_send)
+from dnsd_util import (EDE_NOT_AUTHORITATIVE, FLAG_BITS, QR, RD, ask, check, exchange, make,
+                       mixcase, tcp_connect, tcp_recv, tcp_send)
 from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
 
 WWW = ["www.dnsd.test. 600 IN A 192.0.2.80"]
@@ -55,9 +55,11 @@ def expect_silence(srv, bad, transport):
                                    "dnsd.test.example"])
 @pytest.mark.parametrize("edns", [None, 0])
 def test_names_outside_every_zone_are_refused(server, transport, qname, edns):
+    """With EDNS, the Extended DNS Error 'Not Authoritative' says why (RFC 8914 4.21)."""
     q = make(mixcase(qname), "A", edns=edns)
     r, wire = ask(server, q, transport)
-    check(q, wire, rcode=dns.rcode.REFUSED, aa=False)
+    check(q, wire, rcode=dns.rcode.REFUSED, aa=False,
+          edns_options=[EDE_NOT_AUTHORITATIVE] if edns == 0 else None)
 
 
 # ---- NOTIMP -------------------------------------------------------------------------------
