@@ -162,9 +162,8 @@ static int answer_chaos(struct query_ctx *q, uint16_t qtype, bool *aa)
 
 /* Writes the OPT record (RFC 6891 §6.1.2): our UDP size, extended RCODE bits, the DO
  * bit echoed, NSID when asked for and configured, the client subnet with the answer's
- * scope (RFC 7871 §7.2.1). Fits: room was kept for it. */
-/* The OPT record of the response: NSID and ECS when asked for, and the Extended DNS
- * Error ede (RFC 8914, without text) unless it is -1. */
+ * scope (RFC 7871 §7.2.1), and the Extended DNS Error ede (RFC 8914, no text) unless it
+ * is -1. Fits: room was kept for it (an EDE goes only on a response with no records). */
 static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope, int ede,
                     size_t cap)
 {
