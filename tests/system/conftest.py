@@ -211,11 +211,10 @@ class Dnsd:
     """A running gtm-dnsd on loopback addresses (127.0.0.1 and ::1 unless told) at one
     port, with query helpers."""
 
-    def __init__(self, daemon, port, db, addrs):
+    def __init__(self, daemon, port, db):
         self.daemon = daemon
         self.port = port
         self.db = db
-        self.addrs = addrs
 
     def query(self, qname, qtype="A", tcp=False, addr="127.0.0.1", timeout=3, **make_kw):
         """Sends a query (dnspython message or name/type) and returns the response."""
@@ -244,7 +243,7 @@ def dnsd(daemons, tmp_path):
         args = [BUILDDIR / "gtm-dnsd", "--db", db, *listen, "--threads", str(threads),
                 "--foreground", "--log-level", "debug", *extra]
         d = daemons("gtm-dnsd", args, ready=ready)
-        return Dnsd(d, port, db, addrs)
+        return Dnsd(d, port, db)
 
     return start
 

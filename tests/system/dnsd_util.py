@@ -89,40 +89,16 @@ def _next_port_free(consume=False):
 _next_port_free.first = True
 
 
-def wait_tcp_listening(port, addrs=("127.0.0.1", "::1"), deadline_s=5):
-    """Waits until TCP connections to port are accepted on each address of addrs.
-
-    gtm-dnsd logs "ready" before its worker threads call listen() (see
-    test_dnsd_startup.py::test_tcp_is_listening_when_ready_is_logged), so a connection
-    made right after the ready line can be refused; the other tests wait here so that
-    they test what they are about rather than fail on that race."""
-    deadline = time.monotonic() + deadline_s
-    for addr in addrs:
-        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-        while True:
-            with socket.socket(family, socket.SOCK_STREAM) as s:
-                try:
-                    s.connect((addr, port))
-                    break
-                except ConnectionRefusedError:
-                    if time.monotonic() > deadline:
-                        raise AssertionError(f"gtm-dnsd does not accept TCP on {addr} "
-                                             f"port {port}")
-            time.sleep(0.005)
-
-
 def free_loopback_port():
     """A port of this worker's range that nobody holds, for the caller's own use."""
     return _next_port_free(consume=True)
 
 
 def start(dnsd, db, *extra, **kw):
-    """Starts gtm-dnsd through conftest's `dnsd` fixture on a port nobody else holds,
-    and waits until it accepts TCP connections."""
+    """Starts gtm-dnsd through conftest's `dnsd` fixture on a port nobody else holds (its
+    sockets listen before it logs "ready": test_dnsd_startup.py checks)."""
     _next_port_free()
-    srv = dnsd(db, *extra, **kw)
-    wait_tcp_listening(srv.port, srv.addrs)
-    return srv
+    return dnsd(db, *extra, **kw)
 
 
 @pytest.fixture
