@@ -219,9 +219,10 @@ static void client_from_peer(struct geo_client *c, const struct sockaddr *peer)
 }
 
 /* Rate limiting (dnsd/rrl.h) of a finished UDP response: its length, 0 to drop it, or
- * the length of the header and question alone with TC=1 (a slip). */
+ * for a slip the length of the header, the question and the OPT record (from opt_off
+ * to the end; RFC 6891 §7: a response to a query with one carries it) with TC=1. */
 static size_t rate_limit(struct query_ctx *q, const struct sockaddr *peer,
-                         const struct answer_result *r, uint8_t *out, size_t echo)
+                         const struct answer_result *r, uint8_t *out, size_t echo, size_t opt_off)
 {
     switch (rrl_check(q->rrl, peer, (uint8_t)r->rcode, r->match, q->now_s)) {
     case RRL_SEND: return q->msg.len;
@@ -229,9 +230,12 @@ static size_t rate_limit(struct query_ctx *q, const struct sockaddr *peer,
     case RRL_SLIP: break;
     }
     q->stats.rrl_slipped++;
+    size_t opt_len = q->msg.len - opt_off;
+    memmove(out + echo, out + opt_off, opt_len);
     out[2] |= 0x02;
     memset(out + 6, 0, 6); /* ANCOUNT, NSCOUNT, ARCOUNT */
-    return echo;
+    out[11] = opt_len > 0;
+    return echo + opt_len;
 }
 
 size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *req, size_t len,
@@ -322,12 +326,13 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     /* header: QR, opcode and RD copied, AA, TC; RA, Z and AD clear; CD copied */
     out[2] = (uint8_t)(0x80 | (req[2] & 0x79) | (r.aa ? 0x04 : 0) | (r.truncated ? 0x02 : 0));
     out[3] = (uint8_t)((req[3] & 0x10) | (r.rcode & 0xF));
+    size_t opt_off = q->msg.len;
     if (e.present)
         put_opt(q, &e, r.rcode, r.scope, ede, cap);
     msg_finish(&q->msg);
     q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
     q->stats.truncated += r.truncated;
     if (!tcp && q->rrl)
-        return rate_limit(q, peer, &r, out, echo);
+        return rate_limit(q, peer, &r, out, echo, opt_off);
     return q->msg.len;
 }
