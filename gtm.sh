@@ -12,12 +12,12 @@ JOBS=2
 
 # Build tools and libraries; the test tools (pytest, dnspython, dnsperf, the peer
 # servers and resolvers we run against, MaxMind's writer for GeoIP fixtures, systemd and
-# man-db for checking the installed units).
+# man-db for checking the installed units, clang and its libFuzzer for the query fuzzer).
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config
     libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
     dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3
-    systemd man-db)
+    systemd man-db clang libclang-rt-14-dev)
 # Peer servers and resolvers we install only to run them ourselves on test ports: keep
 # their system services from starting (and binding port 53) when they are installed
 # (package, or package=service).
@@ -124,6 +124,25 @@ PY
     count "$p" "$f" "system tests ($name): see $xml"
 }
 
+# The query fuzzer (tests/fuzz): a bounded run from real queries; a crash, a sanitizer
+# report or a malformed answer fails it (the input is kept in build/fuzz/run/).
+FUZZ_SECONDS=60
+run_fuzz() {
+    local dir=$TOP/build/fuzz out=$TOP/build/fuzz/run
+    say "query fuzzer ($FUZZ_SECONDS s)"
+    rm -rf "$out" && mkdir -p "$out/corpus"
+    if tests/fuzz/build.sh "$dir" >"$out/log" 2>&1 &&
+        /usr/bin/python3 tests/fuzz/make-seeds.py "$dir/gtmctl" "$out/seeds" >>"$out/log" 2>&1 &&
+        "$dir/fuzz_query" -max_len=4096 -max_total_time="$FUZZ_SECONDS" -dict=tests/fuzz/dns.dict \
+            -artifact_prefix="$out/" "$out/corpus" "$out/seeds" >>"$out/log" 2>&1; then
+        grep -E '^(Done|stat::number_of_executed_units)' "$out/log" | tail -1 >&2 || true
+        count 1 0 ""
+    else
+        tail -40 "$out/log" >&2
+        count 0 1 "query fuzzer: see $out/log"
+    fi
+}
+
 run_distcheck() {
     say "make distcheck"
     if make -s -C build/release -j"$JOBS" distcheck >build/release/distcheck.log 2>&1; then
@@ -144,6 +163,7 @@ cmd_test() {
         run_unit "$v"
         run_system "$v"
     done
+    run_fuzz
     run_distcheck
     for f in "${FAILURES[@]+"${FAILURES[@]}"}"; do printf 'FAILED: %s\n' "$f"; done
     echo "$PASSED passed, $FAILED failed"
