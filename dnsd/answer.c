@@ -195,6 +195,8 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
         case SNAP_NXDOMAIN:
             /* RFC 6604 §3: the RCODE describes the last name of the chain */
             r->rcode = RCODE_NXDOMAIN;
+            if (hop == 0) /* rate limiting counts a zone's NXDOMAINs together */
+                r->match = zone;
             put_soa(m, zone, r);
             return;
         case SNAP_DNAME:

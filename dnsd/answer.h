@@ -29,8 +29,9 @@ struct answer_result {
     bool aa;        /* authoritative */
     bool truncated; /* an answer or authority RRset did not fit */
     uint8_t scope;  /* ECS scope: how much of the client address the answer depends on */
-    /* the name of the zone that matched the question (a wildcard, a delegation), or
-     * NULL: rate limiting counts the answers of one such name together */
+    /* the name of the zone that matched the question (a wildcard, a delegation), the
+     * zone of an NXDOMAIN, or NULL: rate limiting counts the answers of one such name
+     * (the NXDOMAINs of one zone) together */
     const void *match;
 };
 

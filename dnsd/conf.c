@@ -46,7 +46,8 @@ const struct cfg_opt dnsd_cfg_table[] = {
     {"reload-interval-ms", CFG_UINT, OFF(reload_interval_ms), "100", "MS",
      "how often the store is checked for changes", 10, 10000},
     {"rrl-rate", CFG_UINT, OFF(rrl_rate), "0", "N",
-     "UDP responses a second of one kind (answers for a name, NXDOMAIN, errors) to one client "
+     "UDP responses a second of one kind (answers for a name, a zone's NXDOMAINs, errors) to one "
+     "client "
      "network; past it they are dropped or truncated (0: no limit)",
      0, 1000000},
     {"rrl-slip", CFG_UINT, OFF(rrl_slip), "2", "N",

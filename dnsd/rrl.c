@@ -86,9 +86,9 @@ enum rrl_verdict rrl_check(struct rrl *r, const struct sockaddr *peer, uint8_t r
         const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
         h = mix(mix(h, 4), ntohl(a->sin_addr.s_addr) & r->v4_mask);
     }
-    /* the kind: answers per name; NXDOMAIN (random names) and errors per network */
+    /* the kind: answers per name, NXDOMAIN per zone (random names), errors per network */
     uint64_t kind = rcode == RCODE_NOERROR ? 0 : rcode == RCODE_NXDOMAIN ? 1 : 2;
-    h = mix(mix(h, kind), kind == 0 ? (uint64_t)(uintptr_t)match : 0);
+    h = mix(mix(h, kind), kind < 2 ? (uint64_t)(uintptr_t)match : 0);
     uint64_t key = h | 1;
     struct rrl_slot *s = &r->slots[(h >> 20) & (RRL_SLOTS - 1)];
     if (atomic_load_explicit(&s->key, memory_order_relaxed) != key ||

@@ -3,7 +3,8 @@
  * by default), the responses are dropped, and every --rrl-slip-th is sent truncated
  * instead (TC=1, no records), so a real resolver in that network retries over TCP while
  * a spoofed victim receives little. Kinds: the answers from one name of the zone (so the
- * names a wildcard or a delegation answers for count together); NXDOMAIN; errors.
+ * names a wildcard or a delegation answers for count together); the NXDOMAINs of one
+ * zone; errors.
  * One table for all workers, written with relaxed atomics: no lock and no allocation
  * per query; two keys that share a slot make each other's limit looser for a second. */
 #ifndef GTM_DNSD_RRL_H
@@ -22,9 +23,9 @@ struct rrl;
 struct rrl *rrl_new(uint32_t rate, uint32_t slip, unsigned v4_prefix, unsigned v6_prefix);
 void rrl_free(struct rrl *r);
 
-/* Counts one response with this rcode, answered from the zone's name match (any
- * pointer that stands for it, or NULL), for peer (IPv4 or IPv6) in second now_s, and says
- * what to do with it. Any thread. */
+/* Counts one response with this rcode, answered from the zone's name match (for
+ * NXDOMAIN: the zone; any pointer that stands for it, or NULL), for peer (IPv4 or IPv6)
+ * in second now_s, and says what to do with it. Any thread. */
 enum rrl_verdict rrl_check(struct rrl *r, const struct sockaddr *peer, uint8_t rcode,
                            const void *match, uint32_t now_s);
 

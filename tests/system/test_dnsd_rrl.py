@@ -2,7 +2,7 @@
 the responses of one kind to one client network in one second are dropped, and every
 slip-th is sent truncated with no records, for a real client to retry over TCP. Kinds:
 the answers from one name of the zone (the names a wildcard answers for count
-together), NXDOMAIN, errors. TCP is never limited. A burst may straddle a second, so
+together), the NXDOMAINs of one zone, errors. TCP is never limited. A burst may straddle a second, so
 counts allow for two seconds' worth.
 """
 import collections
@@ -83,11 +83,15 @@ def test_answers_past_the_rate_are_dropped_or_truncated(limited):
     assert held == dropped + slipped >= 150 and slipped >= 75, m.group(0)
 
 
-def test_names_of_one_wildcard_and_nxdomains_share_a_limit(limited):
+def test_names_of_one_wildcard_and_nxdomains_of_one_zone_share_a_limit(limited):
     got = burst(limited, [f"n{i}.wild.dnsd.test." for i in range(60)])
     check_limited(got, 60)
-    got = burst(limited, [f"gone{i}.dnsd.test." for i in range(60)])
+    # below four different names of the zone, one limit all the same
+    got = burst(limited, [f"gone{i}.{below}dnsd.test." for i in range(15)
+                          for below in ("", "ent.", "b.ent.", "mail.")])
     check_limited(got, 60)
+    # the child zone's NXDOMAINs have their own limit
+    check_limited(burst(limited, [f"gone{i}.child.dnsd.test." for i in range(60)]), 60)
 
 
 def test_networks_have_their_own_limits(limited):
