@@ -14,6 +14,8 @@
 #define TYPE_AAAA 28
 #define TYPE_RRSIG 46
 #define TYPE_NSEC 47
+#define TYPE_SVCB 64
+#define TYPE_HTTPS 65
 #define TYPE_ANY 255
 /* CNAME chains (DNAME substitutions count) longer than this inside one zone are a loop
  * or a mistake; we answer with what we have (as Knot and NSD do). */
@@ -36,7 +38,9 @@ static void put_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner,
 static void put_additional(struct msg *m, const struct snap_rrset *rs, const struct snap_zone *zone,
                            struct answer_result *r)
 {
-    static const uint16_t types[] = {TYPE_A, TYPE_AAAA};
+    /* RFC 9460 §4.1: an SVCB/HTTPS target's own SVCB/HTTPS records too (as Knot) */
+    bool svcb = rs->type == TYPE_SVCB || rs->type == TYPE_HTTPS;
+    const uint16_t types[] = {TYPE_A, TYPE_AAAA, svcb ? rs->type : 0};
     if (!rs->targets)
         return;
     for (uint16_t i = 0; i < rs->count; i++) {
@@ -46,9 +50,10 @@ static void put_additional(struct msg *m, const struct snap_rrset *rs, const str
             continue;
         for (uint16_t k = 0; k < i && !seen; k++)
             seen = rs->targets[k] == t;
-        for (size_t k = 0; k < 2 && !seen; k++) {
+        for (size_t k = 0; k < 3 && !seen && types[k]; k++) {
             const struct snap_rrset *glue = snap_node_rrset(t, types[k]);
-            if (glue && msg_rrset(m, MSG_ADDITIONAL, t->name, t->name_len, glue, glue->ttl_s) &&
+            if (glue && glue != rs &&
+                msg_rrset(m, MSG_ADDITIONAL, t->name, t->name_len, glue, glue->ttl_s) &&
                 (t->cut || !zone))
                 r->truncated = true;
         }

@@ -24,6 +24,8 @@
 #define TYPE_SOA 6
 #define TYPE_MX 15
 #define TYPE_SRV 33
+#define TYPE_SVCB 64
+#define TYPE_HTTPS 65
 #define TYPE_DNAME 39
 /* Table sizes are powers of two at least twice the node count: probes stay short. */
 #define SNAP_MIN_SLOTS 64
@@ -187,14 +189,20 @@ static int bzone_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Whether the len bytes at p are exactly one wire name (read within those bytes only:
- * RDATA from the store is not trusted to be well formed). */
-static bool is_one_name(const uint8_t *p, size_t len)
+/* The length of the wire name at p if it ends within avail bytes, else 0 (read within
+ * those bytes only: RDATA from the store is not trusted to be well formed). */
+static size_t name_within(const uint8_t *p, size_t avail)
 {
     size_t k = 0;
-    while (k < len && p[k])
+    while (k < avail && p[k])
         k += p[k] + 1u;
-    return k + 1 == len;
+    return k < avail ? k + 1 : 0;
+}
+
+/* Whether the len bytes at p are exactly one wire name. */
+static bool is_one_name(const uint8_t *p, size_t len)
+{
+    return len > 0 && name_within(p, len) == len;
 }
 
 /* Whether a zone's apex is below another zone's: only then can a record's owner belong
@@ -314,18 +322,26 @@ static const struct snap_node *link_up(struct build *b, struct snap_node *n, con
     return (n->flags & (SNAP_NODE_CUT | SNAP_NODE_DNAME)) ? n : NULL;
 }
 
-/* Additional-section targets: each NS/MX/SRV record's target name, lower-cased and
- * hashed into b->targets; find_targets() then looks them all up. */
+/* Additional-section targets: each NS/MX/SRV record's target name, and each SVCB/HTTPS
+ * record's TargetName unless it is "." (RFC 9460 §4.1: its A and AAAA go in the
+ * additional section, as Knot does), lower-cased and hashed into b->targets;
+ * find_targets() then looks them all up. */
 static void queue_targets(struct build *b, struct snap_rrset *rs)
 {
-    size_t skip = rs->type == TYPE_MX ? 2 : rs->type == TYPE_SRV ? 6 : 0;
+    bool svcb = rs->type == TYPE_SVCB || rs->type == TYPE_HTTPS;
+    size_t skip = rs->type == TYPE_MX || svcb ? 2 : rs->type == TYPE_SRV ? 6 : 0;
     const struct snap_node **t = arena_zalloc(&b->s->arena, rs->count * sizeof *t);
     const uint8_t *p = rs->data;
     for (uint16_t i = 0; i < rs->count; i++) {
         uint16_t rdlen;
         memcpy(&rdlen, p, 2);
-        size_t len = rdlen - skip;
-        if (rdlen > skip && len <= DNAME_WIRE_MAX && is_one_name(p + 2 + skip, len)) {
+        /* the target is the whole rest of the RDATA, or for SVCB a name before the
+         * parameters */
+        size_t len = rdlen <= skip ? 0
+                     : svcb        ? name_within(p + 2 + skip, rdlen - skip)
+                                   : rdlen - skip;
+        if (len > (svcb ? 1u : 0u) && len <= DNAME_WIRE_MAX &&
+            (svcb || is_one_name(p + 2 + skip, len))) {
             b->targets = xgrow(b->targets, &b->targets_cap, b->ntargets + 1, sizeof *b->targets);
             b->target_names =
                 xgrow(b->target_names, &b->target_names_cap, b->target_names_len + len, 1);
@@ -394,7 +410,8 @@ static int link_nodes(struct build *b)
             const struct snap_node *node = side ? b->nodes[i]->parent_side : b->nodes[i];
             for (uint16_t k = 0; node && k < node->nrrsets; k++) {
                 struct snap_rrset *rs = (struct snap_rrset *)&node->rrsets[k];
-                if (rs->type == TYPE_NS || rs->type == TYPE_MX || rs->type == TYPE_SRV)
+                if (rs->type == TYPE_NS || rs->type == TYPE_MX || rs->type == TYPE_SRV ||
+                    rs->type == TYPE_SVCB || rs->type == TYPE_HTTPS)
                     queue_targets(b, rs);
             }
         }

@@ -47,6 +47,7 @@ NAMES = {
     "www": "A AAAA HTTPS", "h01": "A", "h02": "A AAAA", "h17": "A", "h30": "A AAAA",
     "ptr": "PTR", "host1": "SSHFP", "_443._tcp.www": "TLSA", "sip": "A AAAA NAPTR",
     "sip2": "A", "info": "HINFO", "loc": "LOC",
+    "svc": "HTTPS", "_8443._foo.svc": "SVCB", "_foo.svc": "",
     # CNAMEs
     "alias": "CNAME", "alias2": "CNAME", "alias3": "CNAME", "ext": "CNAME",
     "chain-out": "CNAME", "dangling": "CNAME", "to-wild": "CNAME", "to-deleg": "CNAME",
