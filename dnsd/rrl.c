@@ -10,9 +10,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include "common/random.h"
 #include "common/xalloc.h"
 #include "dnsd/rrl.h"
 
@@ -64,8 +63,7 @@ struct rrl *rrl_new(uint32_t rate, uint32_t slip, unsigned v4_prefix, unsigned v
     r->v4_mask = (uint32_t)(prefix_mask(v4_prefix) >> 32);
     r->v6_mask[0] = prefix_mask(v6_prefix);
     r->v6_mask[1] = prefix_mask(v6_prefix > 64 ? v6_prefix - 64 : 0);
-    if (getrandom(&r->seed, sizeof r->seed, GRND_NONBLOCK) != sizeof r->seed)
-        r->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL;
+    r->seed = random_u64();
     return r;
 }
 

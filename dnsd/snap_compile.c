@@ -9,12 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common/dname.h"
 #include "common/err.h"
+#include "common/random.h"
 #include "common/xalloc.h"
 #include "db/store.h"
 #include "dnsd/internal.h"
@@ -440,14 +438,6 @@ static int link_nodes(struct build *b)
 
 /* ---- entry points -------------------------------------------------------------- */
 
-static uint32_t random_seed(void)
-{
-    uint32_t seed;
-    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
-        seed = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
-    return seed;
-}
-
 struct snap_zone *snap__zone_by_id(struct build *b, int64_t id)
 {
     for (size_t i = 0; i < b->nzones; i++)
@@ -462,7 +452,7 @@ int snap_compile(struct store *st, uint64_t generation, const struct snap_geo_so
     struct snap *s = xcalloc(1, sizeof *s);
     struct build b = {.s = s, .geo = geo, .msg = msg, .msglen = msglen};
     int rc;
-    s->seed = random_seed();
+    s->seed = (uint32_t)random_u64();
     s->generation = generation;
     table_resize(s, SNAP_MIN_SLOTS);
     msg[0] = '\0';

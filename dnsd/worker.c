@@ -3,10 +3,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "common/log.h"
+#include "common/random.h"
 #include "dnsd/worker.h"
 
 static void on_stop(uv_async_t *a)
@@ -59,9 +58,7 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
         }
     }
     /* the decisions' random numbers: distinct per worker and per start */
-    if (getrandom(&w->q.pol.rng, sizeof w->q.pol.rng, GRND_NONBLOCK) != sizeof w->q.pol.rng)
-        w->q.pol.rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL;
-    w->q.pol.rng |= 1; /* xorshift must not start at zero */
+    w->q.pol.rng = random_u64() | 1; /* xorshift must not start at zero */
     return 0;
 }
 
