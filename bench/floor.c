@@ -1,9 +1,10 @@
 /* bench/floor.c — the floor for gtm-dnsd's cost per query: a responder that answers
  * every DNS query with one fixed A record through the same I/O as gtm-dnsd (SO_REUSEPORT
- * socket per thread, libuv poll, recvmmsg and sendmmsg in batches of 32), and does
- * nothing else: no lookup, no EDNS, no compression table. bench/run.sh runs it beside
- * gtm-dnsd; the difference in µs per query is what gtm-dnsd's own work costs.
- *   floor ADDR PORT THREADS
+ * socket per thread, steered by CPU or by hash, libuv poll, recvmmsg and sendmmsg in
+ * batches of 32), and does nothing else: no lookup, no EDNS, no compression table.
+ * bench/run.sh runs it beside gtm-dnsd; the difference in µs per query is what
+ * gtm-dnsd's own work costs.
+ *   floor ADDR PORT THREADS [cpu|hash]   (steering as gtm-dnsd's --udp-steering; cpu)
  * Runs until SIGTERM. Benchmarks only: it answers anything, never use it as a server. */
 #include "config.h"
 
@@ -11,12 +12,15 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "dnsd/sock.h"
 
 #define BATCH 32 /* as dnsd/udp.c */
 #define ROUNDS 8
@@ -111,14 +115,18 @@ static void *serve(void *arg)
 int main(int argc, char **argv)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET};
-    if (argc != 4 || inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1) {
-        fprintf(stderr, "usage: floor ADDR PORT THREADS\n");
+    if (argc < 4 || argc > 5 || inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1 ||
+        (argc == 5 && strcmp(argv[4], "cpu") != 0 && strcmp(argv[4], "hash") != 0)) {
+        fprintf(stderr, "usage: floor ADDR PORT THREADS [cpu|hash]\n");
         return 2;
     }
     addr.sin_port = htons((uint16_t)atoi(argv[2]));
     int threads = atoi(argv[3]);
     if (threads < 1 || threads > 64)
         threads = 1;
+    /* as gtm-dnsd: by CPU only when every thread has a CPU */
+    bool by_cpu = (argc == 4 || strcmp(argv[4], "cpu") == 0) &&
+                  threads <= sysconf(_SC_NPROCESSORS_ONLN);
     struct floor_sock *socks = calloc((size_t)threads, sizeof *socks);
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);
     for (int t = 0; t < threads; t++) {
@@ -128,6 +136,11 @@ int main(int argc, char **argv)
         if (s->fd < 0 || setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) ||
             bind(s->fd, (struct sockaddr *)&addr, sizeof addr)) {
             perror("floor: socket");
+            return 1;
+        }
+        int rc = by_cpu ? sock_steer_by_cpu(s->fd, (unsigned)threads) : 0;
+        if (rc) {
+            fprintf(stderr, "floor: steering by CPU: %s\n", strerror(-rc));
             return 1;
         }
         for (int i = 0; i < BATCH; i++) {
@@ -144,7 +157,8 @@ int main(int argc, char **argv)
         s->sig.data = s;
         uv_signal_start(&s->sig, on_term, SIGTERM);
     }
-    printf("floor: ready on %s:%s, %d threads\n", argv[1], argv[2], threads);
+    printf("floor: ready on %s:%s, %d threads, steered by %s\n", argv[1], argv[2], threads,
+           by_cpu ? "CPU" : "hash");
     fflush(stdout);
     for (int t = 0; t < threads; t++)
         pthread_create(&tids[t], NULL, serve, &socks[t]);

@@ -43,7 +43,8 @@
 #   --pinned                  also run every mode pinned (dnsperf CPU 0, server CPU 1)
 #   --modes LIST   MODES      default "sat q20000 q50000"
 #   --sets LIST    SETS       query sets (default "static"): static, geo, mix
-#   --peers LIST   PEERS      default "gtm knot nsd"; also gdnsd, floor; the first is
+#   --peers LIST   PEERS      default "gtm knot nsd"; also gdnsd, floor, gtmhash (gtm-dnsd
+#                             with --udp-steering hash); the first is
 #                             the one the ratios are taken for
 #   --records N    RECORDS    generated records in the zone (default 5000)
 #   --out FILE     OUT        markdown results (default bench/out/peers-DATE.md)
@@ -172,6 +173,7 @@ done
 # background job, and sets SERVER_PID and SERVER_LOG.
 
 peer_gtm_sets="static geo mix"
+peer_gtmhash_sets="static geo mix"
 peer_knot_sets="static"
 peer_nsd_sets="static"
 peer_gdnsd_sets="static geo mix"
@@ -189,16 +191,24 @@ peer_gtm_check() {
     fi
 }
 peer_gtm_version() { gtm_version; }
-peer_gtm_start() {
+# gtm_peer_start DIR PORT THREADS ZONEFILE [GTM-DNSD OPTION...]
+gtm_peer_start() {
     local dir=$1 port=$2 threads=$3 zonefile=$4
+    shift 4
     make_gtm_store "$dir/gtm.db" "$zonefile"
-    GTM_ARGS=()
+    GTM_ARGS=("$@")
     if [ -n "$GEO_DIR" ]; then
         gtm_apply_geo "$dir/gtm.db"
-        GTM_ARGS=(--geoip "$GEO_DIR/geo.mmdb")
+        GTM_ARGS+=(--geoip "$GEO_DIR/geo.mmdb")
     fi
     start_gtm "$dir" "$port" "$threads"
 }
+peer_gtm_start() { gtm_peer_start "$@"; }
+# gtmhash: gtm-dnsd with UDP spread over its workers by the kernel's hash instead of by
+# CPU (--udp-steering hash), to show what the steering is worth in the same run
+peer_gtmhash_check() { peer_gtm_check; }
+peer_gtmhash_version() { gtm_version; }
+peer_gtmhash_start() { gtm_peer_start "$@" --udp-steering hash; }
 
 peer_knot_check() { need knotd knot "Knot DNS, a peer"; }
 peer_knot_version() { echo "Knot DNS $(knotd --version | awk '{print $NF}')"; }
@@ -351,7 +361,7 @@ need awk gawk
     die "dnspython missing for $PYTHON: apt-get install python3-dnspython"
 declare -A SEEN
 for p in "${PEER_LIST[@]}"; do
-    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, knot, nsd, gdnsd, floor)"
+    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, gtmhash, knot, nsd, gdnsd, floor)"
     [ -z "${SEEN[$p]:-}" ] || die "peer '$p' given twice"
     SEEN[$p]=1
     "peer_${p}_check"
@@ -608,11 +618,12 @@ mode_text() {
     fact gtm "commit $GTM_COMMIT when the run started$([ "$GTM_COMMIT_END" = "$GTM_COMMIT" ] || echo " ($GTM_COMMIT_END when it ended)"); binaries in $BUILDDIR, gtm-dnsd built $(gtm_built)"
     for p in "${PEER_LIST[@]}"; do
         case $p in
-        gtm) fact "$p" "${VERSION_OF[$p]}: --threads $THREADS${GEO_DIR:+, --geoip with the fixture .mmdb}" ;;
+        gtm) fact "$p" "${VERSION_OF[$p]}: --threads $THREADS (UDP steered by CPU, the default)${GEO_DIR:+, --geoip with the fixture .mmdb}" ;;
+        gtmhash) fact "$p" "${VERSION_OF[$p]}: --threads $THREADS --udp-steering hash${GEO_DIR:+, --geoip with the fixture .mmdb}" ;;
         knot) fact "$p" "${VERSION_OF[$p]}: udp-workers $THREADS, tcp-workers 1, background-workers 1" ;;
         nsd) fact "$p" "${VERSION_OF[$p]}: server-count $THREADS, reuseport yes, minimal-responses yes, rate limiting $NSD_RRL" ;;
         gdnsd) fact "$p" "${VERSION_OF[$p]}: udp_threads $THREADS, tcp_threads 1${GEO_DIR:+, geoip plugin on the fixture .mmdb and map, ECS on (its default)}" ;;
-        floor) fact "$p" "${VERSION_OF[$p]}: $THREADS threads" ;;
+        floor) fact "$p" "${VERSION_OF[$p]}: $THREADS threads, UDP steered by CPU as gtm-dnsd's default" ;;
         esac
     done
     fact dnsperf "$(dnsperf -h 2>&1 | sed -n 's/^Version /dnsperf /p'), one sender and one receiver thread (no -T); -t $DNSPERF_TIMEOUT${DNSPERF_OPTS:+, plus $DNSPERF_OPTS}"

@@ -45,6 +45,11 @@ const struct cfg_opt dnsd_cfg_table[] = {
      0, 0},
     {"reload-interval-ms", CFG_UINT, OFF(reload_interval_ms), "100", "MS",
      "how often the store is checked for changes", 10, 10000},
+    {"udp-steering", CFG_STR, OFF(udp_steering), "cpu", "cpu|hash",
+     "which worker answers a UDP query: cpu, the worker of the CPU that received it (fewer "
+     "wake-ups, fuller batches; needs a multi-queue NIC or RPS to use every worker); hash, the "
+     "kernel's hash of the client's address and port",
+     0, 0},
     {"rrl-rate", CFG_UINT, OFF(rrl_rate), "0", "N",
      "UDP responses a second of one kind (answers for a name, a zone's NXDOMAINs, errors) to one "
      "client "
@@ -162,10 +167,17 @@ int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "at most %d --geoip databases", GEO_MAX_DBS);
         return GTM_EPARSE;
     }
-    if (cfg->threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        cfg->threads = n > 0 ? (uint32_t)n : 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->cpus = cpus > 0 ? (uint32_t)cpus : 1;
+    if (cfg->threads == 0)
+        cfg->threads = cfg->cpus;
+    if (strcmp(cfg->udp_steering, "cpu") != 0 && strcmp(cfg->udp_steering, "hash") != 0) {
+        snprintf(err, errlen, "--udp-steering '%s': cpu or hash", cfg->udp_steering);
+        return GTM_EPARSE;
     }
+    /* CPU c's datagrams go to worker c mod threads: with more workers than CPUs some
+     * would get none */
+    cfg->udp_by_cpu = strcmp(cfg->udp_steering, "cpu") == 0 && cfg->threads <= cfg->cpus;
     return 0;
 bad_nsid:
     snprintf(err, errlen, "--nsid: 1 to %d characters, or 0x and an even number of hex digits",

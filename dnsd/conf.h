@@ -42,7 +42,10 @@ struct dnsd_cfg {
     uint32_t rrl_slip;
     uint32_t rrl_v4_prefix, rrl_v6_prefix;
     struct cfg_list geoip;
+    char *udp_steering; /* "cpu" or "hash" */
     /* derived by dnsd_cfg_finish() */
+    uint32_t cpus;   /* online CPUs */
+    bool udp_by_cpu; /* steering by CPU asked for and possible (threads <= cpus) */
     struct dnsd_listen addrs[DNSD_MAX_LISTEN];
     size_t naddrs;
     uint8_t nsid_bytes[DNSD_NSID_MAX];

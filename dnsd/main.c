@@ -49,11 +49,16 @@ static void usage(FILE *f)
 static void log_stats(struct dnsd *d, const char *when)
 {
     struct query_stats s = {0};
-    for (size_t i = 0; i < d->nstarted; i++)
+    char per_thread[256] = ""; /* UDP queries of each worker: how steering spreads them */
+    for (size_t i = 0, len = 0; i < d->nstarted; i++) {
         worker_stats_add(&d->workers[i], &s);
+        if (len < sizeof per_thread)
+            len += (size_t)snprintf(per_thread + len, sizeof per_thread - len, " %llu",
+                                    (unsigned long long)d->workers[i].q.stats.udp);
+    }
     log_info("%squeries %llu (udp %llu, tcp %llu): noerror %llu, nxdomain %llu, refused %llu, "
              "formerr %llu, notimp %llu, badvers %llu; truncated %llu, dropped %llu, edns %llu, "
-             "nsid %llu; rate-limited %llu (dropped %llu, slipped %llu)",
+             "nsid %llu; rate-limited %llu (dropped %llu, slipped %llu); udp by thread:%s",
              when, (unsigned long long)s.queries, (unsigned long long)s.udp,
              (unsigned long long)s.tcp, (unsigned long long)s.rcode[0],
              (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
@@ -61,7 +66,7 @@ static void log_stats(struct dnsd *d, const char *when)
              (unsigned long long)s.rcode[16], (unsigned long long)s.truncated,
              (unsigned long long)s.dropped, (unsigned long long)s.edns, (unsigned long long)s.nsid,
              (unsigned long long)(s.rrl_dropped + s.rrl_slipped), (unsigned long long)s.rrl_dropped,
-             (unsigned long long)s.rrl_slipped);
+             (unsigned long long)s.rrl_slipped, per_thread);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -170,8 +175,12 @@ static int run(struct dnsd *d)
     for (size_t i = 0; i < d->cfg.naddrs; i++)
         snprintf(addrs + strlen(addrs), sizeof addrs - strlen(addrs), "%s%s", i ? " " : "",
                  d->cfg.addrs[i].text);
-    log_info("ready: %zu zones, %zu records; %u threads on %s (udp+tcp)", first->nzones,
-             first->nrecords, d->cfg.threads, addrs);
+    log_info("ready: %zu zones, %zu records; %u threads on %s (udp+tcp); UDP steered by %s",
+             first->nzones, first->nrecords, d->cfg.threads, addrs,
+             d->cfg.udp_by_cpu ? "CPU" : "hash");
+    if (!d->cfg.udp_by_cpu && strcmp(d->cfg.udp_steering, "cpu") == 0)
+        log_info("UDP steered by hash, not by CPU: more threads (%u) than CPUs (%u)",
+                 d->cfg.threads, d->cfg.cpus);
     daemon_notify(notify_fd, 0);
     notify_fd = -1;
     uv_run(&d->loop, UV_RUN_DEFAULT);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +13,21 @@
 /* Socket buffers for UDP: bursts of several thousand queries queue in the kernel
  * instead of being dropped while a worker is busy. */
 #define UDP_RCVBUF_BYTES (4 << 20)
+
+int sock_steer_by_cpu(int fd, unsigned nsocks)
+{
+    /* classic BPF, run by the kernel for each datagram: A = the CPU that received it;
+     * A %= nsocks; the socket at index A of the group takes it */
+    struct sock_filter code[] = {
+        {BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_CPU)},
+        {BPF_ALU | BPF_MOD | BPF_K, 0, 0, nsocks},
+        {BPF_RET | BPF_A, 0, 0, 0},
+    };
+    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
+    if (nsocks == 0)
+        return -EINVAL;
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) ? -errno : 0;
+}
 
 int sock_bind(const struct dnsd_listen *l, int type, int *fd_out, bool *wildcard_out)
 {

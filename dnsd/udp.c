@@ -158,6 +158,11 @@ int udp_open(struct udp_sock **out, struct worker *w, const struct dnsd_listen *
     return 0;
 }
 
+int udp_steer_by_cpu(struct udp_sock *u, unsigned nworkers)
+{
+    return sock_steer_by_cpu(u->fd, nworkers);
+}
+
 int udp_start(struct udp_sock *u)
 {
     int rc = uv_poll_init(&u->w->loop, &u->poll, u->fd);

@@ -44,6 +44,12 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
             snprintf(msg, msglen, "cannot listen on %s (UDP): %s", l->text, strerror(-rc));
             return rc;
         }
+        if (cfg->udp_by_cpu && (rc = udp_steer_by_cpu(w->udp[i], cfg->threads))) {
+            udp_close(w->udp[i]);
+            snprintf(msg, msglen, "cannot steer UDP queries on %s by CPU: %s (--udp-steering hash)",
+                     l->text, strerror(-rc));
+            return rc;
+        }
         if ((rc = tcp_open(&w->tcp[i], w, l))) {
             udp_close(w->udp[i]);
             snprintf(msg, msglen, "cannot listen on %s (TCP): %s", l->text, strerror(-rc));

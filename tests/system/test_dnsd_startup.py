@@ -144,6 +144,7 @@ def test_bad_listen(value, tmp_path):
     (["--edns-size", "100"], "edns-size"),
     (["--tcp-idle-timeout", "0"], "tcp-idle-timeout"),
     (["--tcp-max-conns", "0"], "tcp-max-conns"),
+    (["--udp-steering", "round-robin"], "--udp-steering 'round-robin': cpu or hash"),
     (["--no-such-option"], "--no-such-option"),
     (["stray"], "stray"),
     (["--listen"], "--listen"),
