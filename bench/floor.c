@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dnsd/sock.h"
+#include "dnsd/steer.h"
 
 #define BATCH 32 /* as dnsd/udp.c */
 #define ROUNDS 8
@@ -125,8 +125,8 @@ int main(int argc, char **argv)
     if (threads < 1 || threads > 64)
         threads = 1;
     /* as gtm-dnsd: by CPU only when every thread has a CPU */
-    bool by_cpu = (argc == 4 || strcmp(argv[4], "cpu") == 0) &&
-                  threads <= sysconf(_SC_NPROCESSORS_ONLN);
+    bool by_cpu =
+        (argc == 4 || strcmp(argv[4], "cpu") == 0) && threads <= sysconf(_SC_NPROCESSORS_ONLN);
     struct floor_sock *socks = calloc((size_t)threads, sizeof *socks);
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);
     for (int t = 0; t < threads; t++) {
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
             perror("floor: socket");
             return 1;
         }
-        int rc = by_cpu ? sock_steer_by_cpu(s->fd, (unsigned)threads) : 0;
+        int rc = by_cpu ? steer_by_cpu(s->fd, (unsigned)threads) : 0;
         if (rc) {
             fprintf(stderr, "floor: steering by CPU: %s\n", strerror(-rc));
             return 1;

@@ -278,8 +278,7 @@ int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **ar
         rc = 0;
         goto out;
     }
-    if ((config_path &&
-         cfg_parse_file(p->table, cfg, config_path, &given, err, sizeof err) != 0) ||
+    if ((config_path && cfg_parse_file(p->table, cfg, config_path, &given, err, sizeof err) != 0) ||
         p->finish(cfg, err, sizeof err) != 0)
         goto bad;
     if (log_level_parse(*log_level, &level) != 0) {

@@ -45,6 +45,10 @@ const struct cfg_opt dnsd_cfg_table[] = {
      0, 0},
     {"reload-interval-ms", CFG_UINT, OFF(reload_interval_ms), "100", "MS",
      "how often the store is checked for changes", 10, 10000},
+    {"udp-rcvbuf", CFG_UINT, OFF(udp_rcvbuf), "4194304", "BYTES",
+     "receive buffer of each UDP socket: a burst this large queues instead of being dropped "
+     "while the worker is busy",
+     4096, 1073741824},
     {"udp-steering", CFG_STR, OFF(udp_steering), "cpu", "cpu|hash",
      "which worker answers a UDP query: cpu, the worker of the CPU that received it (fewer "
      "wake-ups, fuller batches; needs a multi-queue NIC or RPS to use every worker); hash, the "

@@ -42,6 +42,7 @@ struct dnsd_cfg {
     uint32_t rrl_slip;
     uint32_t rrl_v4_prefix, rrl_v6_prefix;
     struct cfg_list geoip;
+    uint32_t udp_rcvbuf;
     char *udp_steering; /* "cpu" or "hash" */
     /* derived by dnsd_cfg_finish() */
     uint32_t cpus;   /* online CPUs */

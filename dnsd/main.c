@@ -1,7 +1,9 @@
 /* dnsd/main.c — gtm-dnsd: options, the first snapshot, sockets, privileges, the
  * worker threads and the loader thread, then the main loop, which owns the signals:
  * TERM/INT stop (workers finish what they owe, everything is freed, exit 0), HUP forces
- * a reload, USR1 logs the query counters. Start-up failures exit non-zero with a
+ * a reload, USR1 logs the query counters; with UDP steered by CPU, it also watches the
+ * workers' sockets and goes back to the hash when one overflows alone (dnsd/steer.h).
+ * Start-up failures exit non-zero with a
  * message an operator can act on; after start-up nothing is fatal. */
 #include "config.h"
 
@@ -21,6 +23,7 @@
 #include "dnsd/loader.h"
 #include "dnsd/rcu.h"
 #include "dnsd/rrl.h"
+#include "dnsd/steer.h"
 #include "dnsd/worker.h"
 
 struct dnsd {
@@ -34,7 +37,13 @@ struct dnsd {
     _Atomic unsigned tcp_conns;
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+    uv_timer_t steer_timer; /* while UDP is steered by CPU */
+    uint32_t *steer_last;   /* each worker's sockets' drop counters at the last look */
+    uint64_t *steer_delta;  /* each worker's drops since then */
 };
+
+/* How often the steering by CPU is checked for sockets that overflow alone. */
+#define STEER_CHECK_MS 1000
 
 static void usage(FILE *f)
 {
@@ -69,6 +78,41 @@ static void log_stats(struct dnsd *d, const char *when)
              (unsigned long long)s.rrl_slipped, per_thread);
 }
 
+/* Every STEER_CHECK_MS: when some worker's sockets dropped datagrams and another's did
+ * not, the CPUs that receive the traffic feed some workers more than they can answer
+ * while others idle: back to the hash for good (until a restart), and say why. */
+static void on_steer_check(uv_timer_t *t)
+{
+    struct dnsd *d = t->data;
+    size_t na = d->cfg.naddrs;
+    char counts[256] = "";
+    for (size_t w = 0, len = 0; w < d->nstarted; w++) {
+        d->steer_delta[w] = 0;
+        for (size_t a = 0; a < na; a++) {
+            uint32_t now = steer_drops(udp_fd(d->workers[w].udp[a]));
+            d->steer_delta[w] += (uint32_t)(now - d->steer_last[w * na + a]);
+            d->steer_last[w * na + a] = now;
+        }
+        if (len < sizeof counts)
+            len += (size_t)snprintf(counts + len, sizeof counts - len, " %llu",
+                                    (unsigned long long)d->steer_delta[w]);
+    }
+    if (!steer_unbalanced(d->steer_delta, d->nstarted))
+        return;
+    uv_timer_stop(t);
+    for (size_t a = 0; a < na; a++) {
+        int rc = steer_by_hash(udp_fd(d->workers[0].udp[a]));
+        if (rc)
+            log_err("UDP on %s: cannot go back to the hash: %s", d->cfg.addrs[a].text,
+                    strerror(-rc));
+    }
+    log_warn("UDP steered by hash from now on, not by CPU: in the last %d ms some workers' "
+             "sockets overflowed and others' did not (datagrams dropped by thread:%s); the "
+             "traffic arrives on fewer CPUs than there are workers (a NIC with fewer receive "
+             "queues than CPUs, and no RPS?); --udp-steering hash avoids the drops",
+             STEER_CHECK_MS, counts);
+}
+
 static void on_stop_signal(uv_signal_t *h, int signum)
 {
     struct dnsd *d = h->data;
@@ -77,6 +121,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
     uv_close((uv_handle_t *)&d->sig_usr1, NULL);
+    uv_close((uv_handle_t *)&d->steer_timer, NULL);
 }
 
 static void on_hup(uv_signal_t *h, int signum)
@@ -160,6 +205,8 @@ static int run(struct dnsd *d)
         sigs[i]->data = d;
         uv_signal_start(sigs[i], cbs[i], signums[i]);
     }
+    uv_timer_init(&d->loop, &d->steer_timer);
+    d->steer_timer.data = d;
     signal(SIGPIPE, SIG_IGN);
     if ((rc = loader_start(&d->loader, &d->rcu))) {
         log_err("cannot start the loader thread: %s", strerror(-rc));
@@ -181,6 +228,12 @@ static int run(struct dnsd *d)
     if (!d->cfg.udp_by_cpu && strcmp(d->cfg.udp_steering, "cpu") == 0)
         log_info("UDP steered by hash, not by CPU: more threads (%u) than CPUs (%u)",
                  d->cfg.threads, d->cfg.cpus);
+    if (d->cfg.udp_by_cpu && d->nstarted > 1) {
+        d->steer_last = xcalloc(d->nstarted * d->cfg.naddrs, sizeof *d->steer_last);
+        d->steer_delta = xcalloc(d->nstarted, sizeof *d->steer_delta);
+        on_steer_check(&d->steer_timer); /* the counters as they are now */
+        uv_timer_start(&d->steer_timer, on_steer_check, STEER_CHECK_MS, STEER_CHECK_MS);
+    }
     daemon_notify(notify_fd, 0);
     notify_fd = -1;
     uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -189,6 +242,7 @@ static int run(struct dnsd *d)
 fail_loop:
     for (size_t i = 0; i < 4; i++)
         uv_close((uv_handle_t *)sigs[i], NULL);
+    uv_close((uv_handle_t *)&d->steer_timer, NULL);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     rc = 1;
 stop:
@@ -218,6 +272,8 @@ cleanup:
         snap_free(first);
     }
     free(d->workers);
+    free(d->steer_last);
+    free(d->steer_delta);
     rrl_free(d->rrl);
     daemon_notify(notify_fd, rc);
     return rc;

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <linux/filter.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,26 +9,7 @@
 
 #include "dnsd/sock.h"
 
-/* Socket buffers for UDP: bursts of several thousand queries queue in the kernel
- * instead of being dropped while a worker is busy. */
-#define UDP_RCVBUF_BYTES (4 << 20)
-
-int sock_steer_by_cpu(int fd, unsigned nsocks)
-{
-    /* classic BPF, run by the kernel for each datagram: A = the CPU that received it;
-     * A %= nsocks; the socket at index A of the group takes it */
-    struct sock_filter code[] = {
-        {BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_CPU)},
-        {BPF_ALU | BPF_MOD | BPF_K, 0, 0, nsocks},
-        {BPF_RET | BPF_A, 0, 0, 0},
-    };
-    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
-    if (nsocks == 0)
-        return -EINVAL;
-    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) ? -errno : 0;
-}
-
-int sock_bind(const struct dnsd_listen *l, int type, int *fd_out, bool *wildcard_out)
+int sock_bind(const struct dnsd_listen *l, int type, int rcvbuf, int *fd_out, bool *wildcard_out)
 {
     int family = l->addr.ss_family, on = 1, rc = 0;
     int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -47,8 +27,9 @@ int sock_bind(const struct dnsd_listen *l, int type, int *fd_out, bool *wildcard
         goto out;
     }
     if (type == SOCK_DGRAM) {
-        int size = UDP_RCVBUF_BYTES;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* best effort */
+        /* past net.core.rmem_max only as root (FORCE); else as much as it allows */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
         if (wildcard && family == AF_INET &&
             setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on)) {
             rc = -errno;

@@ -239,7 +239,7 @@ static void on_connection(uv_stream_t *server, int status)
 int tcp_open(struct tcp_listener **out, struct worker *w, const struct dnsd_listen *l)
 {
     struct tcp_listener *t = xcalloc(1, sizeof *t);
-    int fd = -1, rc = sock_bind(l, SOCK_STREAM, &fd, NULL);
+    int fd = -1, rc = sock_bind(l, SOCK_STREAM, 0, &fd, NULL);
     if (rc) {
         free(t);
         return rc;

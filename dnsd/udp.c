@@ -138,7 +138,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 int udp_open(struct udp_sock **out, struct worker *w, const struct dnsd_listen *l)
 {
     struct udp_sock *u = xcalloc(1, sizeof *u);
-    int rc = sock_bind(l, SOCK_DGRAM, &u->fd, &u->wildcard);
+    int rc = sock_bind(l, SOCK_DGRAM, (int)w->cfg->udp_rcvbuf, &u->fd, &u->wildcard);
     if (rc) {
         free(u);
         return rc;
@@ -158,9 +158,9 @@ int udp_open(struct udp_sock **out, struct worker *w, const struct dnsd_listen *
     return 0;
 }
 
-int udp_steer_by_cpu(struct udp_sock *u, unsigned nworkers)
+int udp_fd(const struct udp_sock *u)
 {
-    return sock_steer_by_cpu(u->fd, nworkers);
+    return u->fd;
 }
 
 int udp_start(struct udp_sock *u)

@@ -15,9 +15,8 @@ struct udp_sock;
 
 /* Creates and binds an SO_REUSEPORT UDP socket for l. Returns 0 or -errno. */
 int udp_open(struct udp_sock **out, struct worker *w, const struct dnsd_listen *l);
-/* Steers the datagrams of u's address by CPU (sock_steer_by_cpu): u is the socket of
- * one of nworkers workers. Returns 0 or -errno. */
-int udp_steer_by_cpu(struct udp_sock *u, unsigned nworkers);
+/* The socket, for steering (dnsd/steer.h) from main(). */
+int udp_fd(const struct udp_sock *u);
 /* Starts answering on the worker's loop. */
 int udp_start(struct udp_sock *u);
 /* Stops and closes; the memory goes in the close callback. */

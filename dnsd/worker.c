@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/random.h"
+#include "dnsd/steer.h"
 #include "dnsd/worker.h"
 
 static void on_stop(uv_async_t *a)
@@ -44,7 +45,7 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
             snprintf(msg, msglen, "cannot listen on %s (UDP): %s", l->text, strerror(-rc));
             return rc;
         }
-        if (cfg->udp_by_cpu && (rc = udp_steer_by_cpu(w->udp[i], cfg->threads))) {
+        if (cfg->udp_by_cpu && (rc = steer_by_cpu(udp_fd(w->udp[i]), cfg->threads))) {
             udp_close(w->udp[i]);
             snprintf(msg, msglen, "cannot steer UDP queries on %s by CPU: %s (--udp-steering hash)",
                      l->text, strerror(-rc));

@@ -145,6 +145,7 @@ def test_bad_listen(value, tmp_path):
     (["--tcp-idle-timeout", "0"], "tcp-idle-timeout"),
     (["--tcp-max-conns", "0"], "tcp-max-conns"),
     (["--udp-steering", "round-robin"], "--udp-steering 'round-robin': cpu or hash"),
+    (["--udp-rcvbuf", "100"], "udp-rcvbuf"),
     (["--no-such-option"], "--no-such-option"),
     (["stray"], "stray"),
     (["--listen"], "--listen"),

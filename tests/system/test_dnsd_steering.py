@@ -4,7 +4,8 @@ datagrams received on CPU c go to worker c mod threads, so a client pinned to on
 however many source ports it uses; with hash the kernel spreads the same traffic by
 address and port. The SIGUSR1 line counts each worker's UDP queries. With more threads
 than CPUs, some workers would never get a datagram by CPU: the kernel's hash is used,
-and the log says so.
+and the log says so. When one worker's socket overflows while another's does not, the
+traffic is too concentrated for steering by CPU, and gtm-dnsd goes back to the hash.
 """
 import os
 import re
@@ -30,24 +31,31 @@ def two_cpus():
     return even[0], odd[0]
 
 
-def queries_from(srv, cpu):
-    """From CPU cpu only, PORTS sockets (PORTS source ports) each ask PER_PORT queries
-    and get every answer."""
+def queries_from(srv, cpu, per_port=PER_PORT, burst=True):
+    """From CPU cpu only, PORTS sockets (PORTS source ports) each ask per_port queries
+    and get every answer: all sent before the first answer is read (burst), or one
+    socket after the other."""
     saved = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {cpu})
     try:
         socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(PORTS)]
         for s in socks:
             s.settimeout(2)
-            for i in range(PER_PORT):
+            for i in range(per_port):
                 s.sendto(dns.message.make_query("www.dnsd.test.", "A", id=i).to_wire(),
                          ("127.0.0.1", srv.port))
+            if not burst:
+                read_answers(s, per_port)
         for s in socks:
-            ids = {dns.message.from_wire(s.recv(4096)).id for _ in range(PER_PORT)}
-            assert ids == set(range(PER_PORT))
+            if burst:
+                read_answers(s, per_port)
             s.close()
     finally:
         os.sched_setaffinity(0, saved)
+
+
+def read_answers(s, n):
+    assert {dns.message.from_wire(s.recv(4096)).id for _ in range(n)} == set(range(n))
 
 
 def udp_by_thread(srv):
@@ -89,3 +97,29 @@ def test_more_threads_than_cpus_fall_back_to_hash(shared_store, dnsd):
     for cpu in senders:
         queries_from(srv, cpu)
     assert sum(udp_by_thread(srv)) == len(senders) * PORTS * PER_PORT
+
+
+def test_back_to_hash_when_one_workers_socket_overflows(shared_store, dnsd):
+    a, _ = two_cpus()
+    # a small receive buffer (8 KiB once the kernel doubles it) holds two of the
+    # 3,000-byte datagrams below: a burst from one CPU overflows worker 0's socket
+    srv = start(dnsd, shared_store.db, "--udp-rcvbuf", "4096", threads=2)
+    srv.daemon.wait_log(r"; UDP steered by CPU\n")
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {a})
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(1000):
+            s.sendto(b"\0" * 3000, ("127.0.0.1", srv.port))
+        s.close()
+    finally:
+        os.sched_setaffinity(0, saved)
+    m = srv.daemon.wait_log(r"UDP steered by hash from now on, not by CPU: .*\(datagrams "
+                            r"dropped by thread: (\d+) (\d+)\)")
+    assert int(m.group(1)) > 0 and int(m.group(2)) == 0, m.group(0)
+    # from now on one CPU's queries are spread by the hash (one at a time: the small
+    # buffer holds few)
+    before = udp_by_thread(srv)
+    queries_from(srv, a, per_port=1, burst=False)
+    after = udp_by_thread(srv)
+    assert min(x - y for x, y in zip(after, before)) > 0, (before, after)
