@@ -48,7 +48,7 @@ const struct cfg_opt dnsd_cfg_table[] = {
     {"udp-rcvbuf", CFG_UINT, OFF(udp_rcvbuf), "4194304", "BYTES",
      "receive buffer of each UDP socket: a burst this large queues instead of being dropped "
      "while the worker is busy",
-     4096, 1073741824},
+     4096, 268435456},
     {"udp-steering", CFG_STR, OFF(udp_steering), "cpu", "cpu|hash",
      "which worker answers a UDP query: cpu, the worker of the CPU that received it (fewer "
      "wake-ups, fuller batches; needs a multi-queue NIC or RPS to use every worker); hash, the "

@@ -37,13 +37,14 @@ struct dnsd {
     _Atomic unsigned tcp_conns;
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
-    uv_timer_t steer_timer; /* while UDP is steered by CPU */
-    uint32_t *steer_last;   /* each worker's sockets' drop counters at the last look */
-    uint64_t *steer_delta;  /* each worker's drops since then */
+    struct steer_watch steer; /* while UDP is steered by CPU */
+    uv_timer_t steer_timer;
 };
 
 /* How often the steering by CPU is checked for sockets that overflow alone. */
 #define STEER_CHECK_MS 1000
+/* Room for one number per worker thread (up to 256, 20 digits and a space each). */
+#define PER_THREAD_TEXT (256 * 21 + 1)
 
 static void usage(FILE *f)
 {
@@ -58,7 +59,7 @@ static void usage(FILE *f)
 static void log_stats(struct dnsd *d, const char *when)
 {
     struct query_stats s = {0};
-    char per_thread[256] = ""; /* UDP queries of each worker: how steering spreads them */
+    char per_thread[PER_THREAD_TEXT] = ""; /* each worker's UDP queries: the steering */
     for (size_t i = 0, len = 0; i < d->nstarted; i++) {
         worker_stats_add(&d->workers[i], &s);
         if (len < sizeof per_thread)
@@ -78,39 +79,43 @@ static void log_stats(struct dnsd *d, const char *when)
              (unsigned long long)s.rrl_slipped, per_thread);
 }
 
-/* Every STEER_CHECK_MS: when some worker's sockets dropped datagrams and another's did
- * not, the CPUs that receive the traffic feed some workers more than they can answer
- * while others idle: back to the hash for good (until a restart), and say why. */
+/* Every STEER_CHECK_MS: when a worker's sockets overflowed and another's dropped
+ * nothing, the CPUs that receive the traffic feed some workers more than they can
+ * answer while others idle: back to the hash for good (until a restart), and say why. */
 static void on_steer_check(uv_timer_t *t)
 {
     struct dnsd *d = t->data;
-    size_t na = d->cfg.naddrs;
-    char counts[256] = "";
-    for (size_t w = 0, len = 0; w < d->nstarted; w++) {
-        d->steer_delta[w] = 0;
-        for (size_t a = 0; a < na; a++) {
-            uint32_t now = steer_drops(udp_fd(d->workers[w].udp[a]));
-            d->steer_delta[w] += (uint32_t)(now - d->steer_last[w * na + a]);
-            d->steer_last[w * na + a] = now;
-        }
-        if (len < sizeof counts)
-            len += (size_t)snprintf(counts + len, sizeof counts - len, " %llu",
-                                    (unsigned long long)d->steer_delta[w]);
-    }
-    if (!steer_unbalanced(d->steer_delta, d->nstarted))
+    char counts[PER_THREAD_TEXT];
+    if (!steer_watch_check(&d->steer, counts, sizeof counts))
         return;
     uv_timer_stop(t);
-    for (size_t a = 0; a < na; a++) {
-        int rc = steer_by_hash(udp_fd(d->workers[0].udp[a]));
-        if (rc)
-            log_err("UDP on %s: cannot go back to the hash: %s", d->cfg.addrs[a].text,
-                    strerror(-rc));
-    }
+    int rc = steer_watch_to_hash(&d->steer);
+    if (rc)
+        log_err("UDP: cannot go back to the hash: %s", strerror(-rc));
     log_warn("UDP steered by hash from now on, not by CPU: in the last %d ms some workers' "
              "sockets overflowed and others' did not (datagrams dropped by thread:%s); the "
              "traffic arrives on fewer CPUs than there are workers (a NIC with fewer receive "
              "queues than CPUs, and no RPS?); --udp-steering hash avoids the drops",
              STEER_CHECK_MS, counts);
+}
+
+/* Steers UDP by CPU on every address (after every worker bound its sockets), or says
+ * why not and leaves the hash. */
+static void steer_start(struct dnsd *d)
+{
+    size_t na = d->cfg.naddrs;
+    int *fds = xcalloc(d->nworkers * na, sizeof *fds);
+    for (size_t w = 0; w < d->nworkers; w++)
+        for (size_t a = 0; a < na; a++)
+            fds[w * na + a] = udp_fd(d->workers[w].udp[a]);
+    int rc = steer_watch_start(&d->steer, fds, d->nworkers, na);
+    free(fds);
+    if (rc) {
+        log_warn("UDP steered by hash, not by CPU: the kernel refuses the steering program "
+                 "(%s)",
+                 strerror(-rc));
+        d->cfg.udp_by_cpu = false;
+    }
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -187,6 +192,15 @@ static int run(struct dnsd *d)
         }
         d->workers[d->nworkers].q.rrl = d->rrl;
     }
+    if (d->cfg.udp_by_cpu)
+        steer_start(d);
+    int rcvbuf = 0;
+    socklen_t len = sizeof rcvbuf;
+    if (getsockopt(udp_fd(d->workers[0].udp[0]), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) == 0 &&
+        (uint32_t)rcvbuf < 2 * d->cfg.udp_rcvbuf) /* the kernel reports double */
+        log_warn("UDP receive buffers hold %d bytes, not the %u asked for: net.core.rmem_max "
+                 "caps them unless gtm-dnsd starts as root (CAP_NET_ADMIN)",
+                 rcvbuf / 2, d->cfg.udp_rcvbuf);
     if (d->cfg.pidfile && (rc = daemon_pidfile(d->cfg.pidfile))) {
         log_err("cannot start: pid file %s: %s", d->cfg.pidfile, strerror(-rc));
         goto fail;
@@ -225,15 +239,11 @@ static int run(struct dnsd *d)
     log_info("ready: %zu zones, %zu records; %u threads on %s (udp+tcp); UDP steered by %s",
              first->nzones, first->nrecords, d->cfg.threads, addrs,
              d->cfg.udp_by_cpu ? "CPU" : "hash");
-    if (!d->cfg.udp_by_cpu && strcmp(d->cfg.udp_steering, "cpu") == 0)
+    if (strcmp(d->cfg.udp_steering, "cpu") == 0 && d->cfg.threads > d->cfg.cpus)
         log_info("UDP steered by hash, not by CPU: more threads (%u) than CPUs (%u)",
                  d->cfg.threads, d->cfg.cpus);
-    if (d->cfg.udp_by_cpu && d->nstarted > 1) {
-        d->steer_last = xcalloc(d->nstarted * d->cfg.naddrs, sizeof *d->steer_last);
-        d->steer_delta = xcalloc(d->nstarted, sizeof *d->steer_delta);
-        on_steer_check(&d->steer_timer); /* the counters as they are now */
+    if (d->cfg.udp_by_cpu && d->nstarted > 1)
         uv_timer_start(&d->steer_timer, on_steer_check, STEER_CHECK_MS, STEER_CHECK_MS);
-    }
     daemon_notify(notify_fd, 0);
     notify_fd = -1;
     uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -272,8 +282,7 @@ cleanup:
         snap_free(first);
     }
     free(d->workers);
-    free(d->steer_last);
-    free(d->steer_delta);
+    steer_watch_free(&d->steer);
     rrl_free(d->rrl);
     daemon_notify(notify_fd, rc);
     return rc;

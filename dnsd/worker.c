@@ -6,7 +6,6 @@
 
 #include "common/log.h"
 #include "common/random.h"
-#include "dnsd/steer.h"
 #include "dnsd/worker.h"
 
 static void on_stop(uv_async_t *a)
@@ -43,12 +42,6 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
         const struct dnsd_listen *l = &cfg->addrs[i];
         if ((rc = udp_open(&w->udp[i], w, l))) {
             snprintf(msg, msglen, "cannot listen on %s (UDP): %s", l->text, strerror(-rc));
-            return rc;
-        }
-        if (cfg->udp_by_cpu && (rc = steer_by_cpu(udp_fd(w->udp[i]), cfg->threads))) {
-            udp_close(w->udp[i]);
-            snprintf(msg, msglen, "cannot steer UDP queries on %s by CPU: %s (--udp-steering hash)",
-                     l->text, strerror(-rc));
             return rc;
         }
         if ((rc = tcp_open(&w->tcp[i], w, l))) {

@@ -88,7 +88,9 @@ def test_by_hash_spreads_one_cpus_queries(shared_store, dnsd):
 
 
 def test_more_threads_than_cpus_fall_back_to_hash(shared_store, dnsd):
-    cpus = os.cpu_count()
+    cpus = os.sysconf("SC_NPROCESSORS_ONLN")  # what gtm-dnsd counts
+    if cpus >= 256:
+        pytest.skip("--threads takes at most 256")
     srv = start(dnsd, shared_store.db, threads=cpus + 1)
     srv.daemon.wait_log(r"; UDP steered by hash\n")
     assert re.search(rf"UDP steered by hash, not by CPU: more threads \({cpus + 1}\) than "
