@@ -3,8 +3,8 @@
  * TERM/INT stop (workers finish what they owe, everything is freed, exit 0), HUP forces
  * a reload, USR1 logs the query counters; with UDP steered by CPU, it also watches the
  * workers' sockets and goes back to the hash when one overflows alone (dnsd/steer.h).
- * Start-up failures exit non-zero with a
- * message an operator can act on; after start-up nothing is fatal. */
+ * Start-up failures exit non-zero with a message an operator can act on; after
+ * start-up nothing is fatal. */
 #include "config.h"
 
 #include <signal.h>
