@@ -5,6 +5,7 @@
 #   test   build twice (plain, and with ASan+UBSan), run every test against both,
 #          and end with a line "N passed, M failed"
 #   build  only build (into build/release)
+#   bench [NAME [options]]  build (with bench/floor) and run bench/NAME.sh (default run)
 set -euo pipefail
 cd "$(dirname "$0")"
 TOP=$PWD
@@ -170,6 +171,26 @@ cmd_test() {
     [ "$FAILED" -eq 0 ]
 }
 
+# ---- bench -----------------------------------------------------------------------------
+
+# The benchmarks' tools: the load generator, the peers, MaxMind's writer for the GeoIP
+# fixtures, mmdblookup (bench/scale.sh), valgrind and perf (bench/profile.sh).
+BENCH_PACKAGES=(dnsperf knot nsd gdnsd python3 python3-dnspython libmaxmind-db-writer-perl mmdb-bin
+    valgrind linux-perf)
+
+cmd_bench() {
+    local name=${1:-run} all
+    [ $# -eq 0 ] || shift
+    all=$(cd bench && ls -- *.sh | sed -n '/^lib\.sh$/d;s/\.sh$//p' | tr '\n' ' ')
+    [[ "$name" =~ ^[a-z-]+$ && -f "bench/$name.sh" && "$name" != lib ]] ||
+        die "no benchmark '$name'; the benchmarks: ${all% }"
+    install_packages "${BUILD_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+    build release --enable-developer CFLAGS="-O2 -g"
+    make -s -C build/release bench/floor >/dev/null || die "build of bench/floor failed in build/release"
+    say "bench/$name.sh $*"
+    exec "bench/$name.sh" "$@"
+}
+
 # ---- demo ------------------------------------------------------------------------------
 
 DEMO_PORT=5353
@@ -290,5 +311,6 @@ case "${1:-}" in
 demo) cmd_demo ;;
 test) cmd_test ;;
 build) cmd_build ;;
-*) echo "usage: ./gtm.sh demo|test|build" >&2; exit 2 ;;
+bench) shift; cmd_bench "$@" ;;
+*) echo "usage: ./gtm.sh demo|test|build|bench [NAME [options]]" >&2; exit 2 ;;
 esac

@@ -293,6 +293,14 @@ gtm_built() { date -r "$BUILDDIR/gtm-dnsd" '+%Y-%m-%d %H:%M:%S %Z' 2>/dev/null |
 
 gtm_version() { "$BUILDDIR/gtm-dnsd" --version 2>&1 | sed -n 1p; }
 
+# need_floor: bench/floor in BUILDDIR, built there (or brought up to date) with make.
+need_floor() {
+    [ -f "$BUILDDIR/Makefile" ] || [ -x "$BUILDDIR/bench/floor" ] ||
+        die "no bench/floor in $BUILDDIR and no Makefile to build it: ./gtm.sh build, or set BUILDDIR"
+    [ ! -f "$BUILDDIR/Makefile" ] || make -s -C "$BUILDDIR" bench/floor >/dev/null ||
+        die "make bench/floor failed in $BUILDDIR"
+}
+
 # ---- measuring -------------------------------------------------------------------------
 
 # RUN_FIELDS: the columns measure_dnsperf adds to a run's row.

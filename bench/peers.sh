@@ -339,10 +339,8 @@ GDNSD_CONF
     SERVER_PID=$STARTED_PID
 }
 
-# bench/floor, built in the build directory with `make bench/floor`.
-peer_floor_check() {
-    [ -x "$BUILDDIR/bench/floor" ] || die "no bench/floor in $BUILDDIR: cd $BUILDDIR && make bench/floor"
-}
+# bench/floor, built in the build directory (`make bench/floor`) when it is missing.
+peer_floor_check() { need_floor; }
 peer_floor_version() { echo "bench/floor (fixed reply, recvmmsg/sendmmsg batches of 32)"; }
 peer_floor_start() {
     local dir=$1 port=$2 threads=$3

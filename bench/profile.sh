@@ -215,7 +215,7 @@ for s in $SERVERS; do
         own=gtm-dnsd
         ;;
     floor)
-        [ -x "$BUILDDIR/bench/floor" ] || die "no bench/floor in $BUILDDIR (make bench/floor)"
+        need_floor
         SERVER_LOG=$BENCH_TMP/$s/floor.log
         start floor "$SERVER_LOG" "$BUILDDIR/bench/floor" 127.0.0.1 "$port" "$THREADS"
         SERVER_PID=$STARTED_PID

@@ -21,7 +21,8 @@
 #   MIN_CLEAN=3 MAX_ROUNDS=6 (more rounds, up to 6 in all, of the modes with fewer than 3
 #   runs under 15% hypervisor steal)
 # Results: bench/out/run-DATE.md (and .tsv with every run). BUILDDIR: where gtm-dnsd,
-# gtmctl and bench/floor were built (default build/release; `make bench/floor` there).
+# gtmctl and bench/floor are built (default build/release; bench/floor is made there if
+# missing). `./gtm.sh bench` installs the packages, builds and runs this script.
 #   bench/run.sh --help     this text, then bench/peers.sh's
 set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
