@@ -248,7 +248,7 @@ for s in $SERVERS; do
         sed -n 's/.*sample[s]* *: *\([0-9]*\).*/\1/p' | head -1 || true)
     [ -n "$samples" ] || samples=$(perf report -i "$BENCH_TMP/$s.perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9.]*[KM]*\).*/\1/p' | head -1)
     share() { awk -v pat="$1" '$2 ~ pat { gsub("%", "", $1); s += $1 } END { printf "%.1f%%", s }' "$BENCH_TMP/$s.dso"; }
-    kernel=$(share '^\[kernel')
+    kernel=$(share '^[[]kernel')
     mine=$(share "^$own\$")
     libc=$(share '^libc')
     libuv=$(share '^libuv')
