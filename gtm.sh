@@ -193,7 +193,11 @@ cmd_bench() {
 
 # ---- demo ------------------------------------------------------------------------------
 
+# Ports: DNS on 5353 and HTTP backends on 8080, or the next ones free when another
+# program holds them (an mDNS responder, a web server).
 DEMO_PORT=5353
+DEMO_HTTP_PORT=8080
+DEMO_ADDRS=() # where gtm-dnsd listens
 DEMO_PACKAGES=(ldnsutils python3 libmaxmind-db-writer-perl)
 # Three regions, each with one backend: an HTTP server on its own loopback address.
 DEMO_REGIONS=("eu-central 50.11 8.68 127.0.1.10" "us-east 38.95 -77.45 127.0.2.10"
@@ -209,7 +213,7 @@ ask() { drill -p "$DEMO_PORT" -I "$1" @127.0.0.1 "$2" A | awk '/^;; ANSWER/{a=1;
 demo_backend() { # demo_backend REGION ADDRESS: an HTTP server answering /health with ok
     local dir=$DEMO_DIR/www-$1
     mkdir -p "$dir" && echo ok > "$dir/health"
-    python3 -m http.server 8080 --bind "$2" --directory "$dir" >"$DEMO_DIR/backend-$1.log" 2>&1 &
+    python3 -m http.server "$DEMO_HTTP_PORT" --bind "$2" --directory "$dir" >"$DEMO_DIR/backend-$1.log" 2>&1 &
     DEMO_PIDS+=($!)
     eval "DEMO_BACKEND_${1//-/_}=$!"
 }
@@ -217,6 +221,27 @@ demo_backend() { # demo_backend REGION ADDRESS: an HTTP server answering /health
 demo_wait_log() { # demo_wait_log FILE PATTERN
     for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     cat "$1" >&2; die "no '$2' in $1"
+}
+
+# free_port FIRST ADDRESS...: the first port from FIRST that every ADDRESS can bind for
+# UDP and TCP.
+free_port() {
+    python3 - "$@" <<'PY'
+import socket, sys
+first, addrs = int(sys.argv[1]), sys.argv[2:]
+for port in range(first, first + 100):
+    try:
+        for a in addrs:
+            family = socket.AF_INET6 if ":" in a else socket.AF_INET
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(family, kind) as s:
+                    s.bind((a, port))
+    except OSError:
+        continue
+    print(port)
+    sys.exit(0)
+sys.exit(1)
+PY
 }
 
 demo_stop() {
@@ -233,6 +258,15 @@ cmd_demo() {
     export GTM_DB=$DEMO_DIR/gtm.db PATH=$bin:$PATH
     trap demo_stop EXIT
     trap 'exit 0' INT TERM
+    local v6=("::1")
+    free_port 0 ::1 >/dev/null 2>&1 || v6=() # a machine without IPv6 on loopback
+    DEMO_PORT=$(free_port "$DEMO_PORT" 127.0.0.1 "${v6[@]}") || die "no free port from $DEMO_PORT on for the demo's DNS"
+    DEMO_ADDRS=("127.0.0.1:$DEMO_PORT")
+    [ ${#v6[@]} -eq 0 ] || DEMO_ADDRS+=("[::1]:$DEMO_PORT")
+    local backends=("${DEMO_REGIONS[@]##* }") listen=() a
+    DEMO_HTTP_PORT=$(free_port "$DEMO_HTTP_PORT" "${backends[@]}") ||
+        die "no free port from $DEMO_HTTP_PORT on for the demo's backends"
+    for a in "${DEMO_ADDRS[@]}"; do listen+=(--listen "$a"); done
 
     say "the demo store: a zone, three regions with a backend each, a geo policy"
     show gtmctl init
@@ -246,7 +280,7 @@ cmd_demo() {
     for r in "${DEMO_REGIONS[@]}"; do
         read -r name lat lon addr <<<"$r"
         gtmctl endpoint add web "$addr" --region "$name" >/dev/null
-        gtmctl check set web "$addr" --type http --port 8080 --url "http://$addr:8080/health" \
+        gtmctl check set web "$addr" --type http --port "$DEMO_HTTP_PORT" --url "http://$addr:$DEMO_HTTP_PORT/health" \
             --interval 1s --timeout 500ms --rise 2 --fall 2 --expect-body ok >/dev/null
         demo_backend "$name" "$addr"
     done
@@ -262,7 +296,7 @@ cmd_demo() {
 
     gtm-healthd --db "$GTM_DB" --vantage demo --foreground >"$DEMO_DIR/gtm-healthd.log" 2>&1 &
     DEMO_PIDS+=($!)
-    gtm-dnsd --db "$GTM_DB" --listen 127.0.0.1:$DEMO_PORT --listen "[::1]:$DEMO_PORT" --threads 2 \
+    gtm-dnsd --db "$GTM_DB" "${listen[@]}" --threads 2 \
         --foreground --identity demo.gtm --geoip "$DEMO_DIR/geo.mmdb" >"$DEMO_DIR/gtm-dnsd.log" 2>&1 &
     DEMO_PIDS+=($!)
     demo_wait_log "$DEMO_DIR/gtm-dnsd.log" ready
@@ -292,7 +326,7 @@ cmd_demo() {
     demo_backend ap-northeast 127.0.3.10
     cat <<MSG
 
-gtm-dnsd answers on 127.0.0.1:$DEMO_PORT and [::1]:$DEMO_PORT; gtm-healthd probes the
+gtm-dnsd answers on ${DEMO_ADDRS[*]}; gtm-healthd probes the
 three backends every second (logs in $DEMO_DIR). Try, in another shell:
   export GTM_DB=$GTM_DB PATH=$bin:\$PATH
   drill -p $DEMO_PORT -I 127.3.0.1 @127.0.0.1 www.demo.example    # back to ap-northeast
