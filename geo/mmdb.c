@@ -146,6 +146,41 @@ static int find_ipv4_start(const MMDB_s *mmdb, uint32_t *out)
     return 0;
 }
 
+/* Whether the database places clients at all: of the first data records of its tree
+ * (depth first, at most LOC_SAMPLE of them within LOC_NODES nodes), one has a country, a
+ * continent, a subdivision or coordinates. An ASN, ISP or connection-type database (as
+ * GeoLite2-ASN, shipped beside GeoLite2-City) has none; a database without records
+ * passes. GTM_ESTORE for a corrupt tree. */
+#define LOC_SAMPLE 64
+#define LOC_NODES 4096
+static int places_clients(const MMDB_s *mmdb, bool *yes)
+{
+    uint32_t stack[130], nodes = 0; /* a path is at most 128 nodes deep */
+    int depth = 0, seen = 0;
+    stack[depth++] = 0;
+    *yes = true;
+    while (depth > 0 && seen < LOC_SAMPLE && nodes++ < LOC_NODES) {
+        struct geo__rec kids[2];
+        if (geo__children(mmdb, stack[--depth], &kids[0], &kids[1]) != 0)
+            return GTM_ESTORE;
+        for (int k = 1; k >= 0; k--) { /* the left child is taken first */
+            if (kids[k].type == GEO_REC_NODE && depth < (int)(sizeof stack / sizeof stack[0]))
+                stack[depth++] = kids[k].node;
+        }
+        for (int k = 0; k < 2; k++) {
+            if (kids[k].type != GEO_REC_DATA)
+                continue;
+            struct geo_loc loc;
+            geo__loc_of(&kids[k].entry, &loc);
+            if (loc.country[0] || loc.continent[0] || loc.subdivision[0] || loc.has_coords)
+                return 0;
+            seen++;
+        }
+    }
+    *yes = seen == 0;
+    return 0;
+}
+
 /* ---- open and look up ---------------------------------------------------------------- */
 
 int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg, size_t msglen)
@@ -166,6 +201,22 @@ int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *m
             break;
         }
         db->n++;
+        bool places;
+        if (places_clients(&db->mmdb[i], &places) != 0) {
+            snprintf(msg, msglen, "GeoIP database %s: its search tree is corrupt", paths[i]);
+            rc = GTM_ESTORE;
+            break;
+        }
+        if (!places) {
+            snprintf(msg, msglen,
+                     "GeoIP database %s (%s) holds no locations (no country, continent or "
+                     "coordinates): give a City or Country database, such as GeoLite2-City",
+                     paths[i],
+                     db->mmdb[i].metadata.database_type ? db->mmdb[i].metadata.database_type
+                                                        : "no type");
+            rc = GTM_EINVAL;
+            break;
+        }
         uint16_t version = db->mmdb[i].metadata.ip_version;
         if (version == 6) {
             if (db->for_family[1] < 0)

@@ -2,8 +2,9 @@
 flat layout of free redistributions (country_code, latitude, longitude; the continent
 derived from the country), IPv4 networks inside an IPv6 tree or in a file of their
 own; a file replaced at run time (rename over it) is picked up within a couple of
-seconds without a restart; a missing or corrupt file is a log line and the geo map's
-'*' entry for everyone, never a crash, and a good file put back is used again.
+seconds without a restart; a missing or corrupt file, or one without locations (an ASN
+database), is a log line and the geo map's '*' entry for everyone, never a crash, and a
+good file put back is used again.
 """
 import shutil
 import time
@@ -199,3 +200,23 @@ def test_corrupt_database_at_start(world, dnsd, tmp_path):
         # 64.0.0.0/3 holds no CIDR override (127.0.7.0/24 is in 96.0.0.0/3)
         expect(gb, query(GEO, "AAAA", ecs=("81.2.69.0", 24)), scope=3,
                answer=[addr_rr(GEO, WEB_V6["us-east"])])
+
+
+def test_database_without_locations(world, world_mmdb, dnsd, tmp_path):
+    """GeoLite2-ASN comes beside GeoLite2-City and opens like it, but places no client:
+    given by mistake, the log names the file and what it is, everyone gets '*' until a
+    City database is put there, and gtmctl explain refuses it with the same words."""
+    path = make_mmdb(tmp_path / "asn.mmdb",
+                     [dict(n, asn=64496 + i) for i, n in enumerate(WORLD_NETS)], layout="asn")
+    srv = serve(dnsd, world, path)
+    errs = log_lines(srv, r"asn\.mmdb \(GeoLite2-ASN\) holds no locations")
+    assert errs and "GeoLite2-City" in errs[0] and "'*'" in errs[0], srv.log()
+    with Client(srv, source="127.0.1.1") as gb:
+        q = query(GEO, edns=False)
+        assert answer_of(gb, q) == [STAR]
+        replace_atomically(world_mmdb, path)
+        wait_answer(gb, q, WEB_V4["eu-west"])
+    asn = make_mmdb(tmp_path / "asn2.mmdb", WORLD_NETS, layout="asn")
+    p = world.run("explain", GEO, "--client", "81.2.69.1", "--geoip", asn, rc=1)
+    assert "asn2.mmdb (GeoLite2-ASN) holds no locations" in p.stderr, p.stderr
+    assert srv.daemon.proc.poll() is None
