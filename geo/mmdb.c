@@ -183,65 +183,65 @@ static int places_clients(const MMDB_s *mmdb, bool *yes)
 
 /* ---- open and look up ---------------------------------------------------------------- */
 
-int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg, size_t msglen)
+/* Opens paths[i] as the database's i-th file and checks it: a tree that can be walked,
+ * records that hold locations, an IP version we know. */
+static int open_file(struct geo_db *db, size_t i, const char *path, char *msg, size_t msglen)
 {
-    struct geo_db *db = xcalloc(1, sizeof *db);
-    int rc = 0;
-    db->for_family[0] = db->for_family[1] = -1;
-    if (n > GEO_MAX_DBS) {
-        snprintf(msg, msglen, "at most %d GeoIP databases", GEO_MAX_DBS);
-        free(db);
+    MMDB_s *mmdb = &db->mmdb[i];
+    int status = MMDB_open(path, MMDB_MODE_MMAP, mmdb);
+    if (status != MMDB_SUCCESS) {
+        snprintf(msg, msglen, "GeoIP database %s: %s", path, MMDB_strerror(status));
+        return GTM_ESTORE;
+    }
+    db->n++;
+    bool places;
+    int r4 = GTM_ENOTFOUND;
+    if (places_clients(mmdb, &places) != 0 ||
+        (mmdb->metadata.ip_version == 6 &&
+         (r4 = find_ipv4_start(mmdb, &db->ipv4_start[i])) == GTM_ESTORE)) {
+        snprintf(msg, msglen, "GeoIP database %s: its search tree is corrupt", path);
+        return GTM_ESTORE;
+    }
+    if (!places) {
+        snprintf(msg, msglen,
+                 "GeoIP database %s (%s) holds no locations (no country, continent or "
+                 "coordinates): give a City or Country database, such as GeoLite2-City",
+                 path, mmdb->metadata.database_type ? mmdb->metadata.database_type : "no type");
         return GTM_EINVAL;
     }
-    for (size_t i = 0; i < n; i++) {
-        int status = MMDB_open(paths[i], MMDB_MODE_MMAP, &db->mmdb[i]);
-        if (status != MMDB_SUCCESS) {
-            snprintf(msg, msglen, "GeoIP database %s: %s", paths[i], MMDB_strerror(status));
-            rc = GTM_ESTORE;
-            break;
-        }
-        db->n++;
-        bool places;
-        if (places_clients(&db->mmdb[i], &places) != 0) {
-            snprintf(msg, msglen, "GeoIP database %s: its search tree is corrupt", paths[i]);
-            rc = GTM_ESTORE;
-            break;
-        }
-        if (!places) {
-            snprintf(msg, msglen,
-                     "GeoIP database %s (%s) holds no locations (no country, continent or "
-                     "coordinates): give a City or Country database, such as GeoLite2-City",
-                     paths[i],
-                     db->mmdb[i].metadata.database_type ? db->mmdb[i].metadata.database_type
-                                                        : "no type");
-            rc = GTM_EINVAL;
-            break;
-        }
-        uint16_t version = db->mmdb[i].metadata.ip_version;
-        if (version == 6) {
-            if (db->for_family[1] < 0)
-                db->for_family[1] = (int)i;
-            int r4 = find_ipv4_start(&db->mmdb[i], &db->ipv4_start[i]);
-            if (r4 == GTM_ESTORE) {
-                snprintf(msg, msglen, "GeoIP database %s: its search tree is corrupt", paths[i]);
-                rc = GTM_ESTORE;
-                break;
-            }
-            if (r4 == 0 && db->for_family[0] < 0)
-                db->for_family[0] = (int)i;
-        } else if (version == 4) {
-            db->ipv4_start[i] = 0;
-            if (db->for_family[0] < 0)
-                db->for_family[0] = (int)i;
-        } else {
-            snprintf(msg, msglen, "GeoIP database %s: unknown IP version %u", paths[i], version);
-            rc = GTM_ESTORE;
-            break;
-        }
+    switch (mmdb->metadata.ip_version) {
+    case 6:
+        if (db->for_family[1] < 0)
+            db->for_family[1] = (int)i;
+        if (r4 == 0 && db->for_family[0] < 0)
+            db->for_family[0] = (int)i;
+        return 0;
+    case 4:
+        db->ipv4_start[i] = 0;
+        if (db->for_family[0] < 0)
+            db->for_family[0] = (int)i;
+        return 0;
+    default:
+        snprintf(msg, msglen, "GeoIP database %s: unknown IP version %u", path,
+                 mmdb->metadata.ip_version);
+        return GTM_ESTORE;
     }
-    if (rc) {
-        geo_db_close(db);
-        return rc;
+}
+
+int geo_db_open(const char *const *paths, size_t n, struct geo_db **out, char *msg, size_t msglen)
+{
+    if (n > GEO_MAX_DBS) {
+        snprintf(msg, msglen, "at most %d GeoIP databases", GEO_MAX_DBS);
+        return GTM_EINVAL;
+    }
+    struct geo_db *db = xcalloc(1, sizeof *db);
+    db->for_family[0] = db->for_family[1] = -1;
+    for (size_t i = 0; i < n; i++) {
+        int rc = open_file(db, i, paths[i], msg, msglen);
+        if (rc) {
+            geo_db_close(db);
+            return rc;
+        }
     }
     *out = db;
     return 0;
