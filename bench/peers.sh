@@ -42,10 +42,10 @@
 #   --quick                   1 round of 3 s, a smoke test
 #   --pinned                  also run every mode pinned (dnsperf CPU 0, server CPU 1)
 #   --modes LIST   MODES      default "sat q20000 q50000"
-#   --sets LIST    SETS       query sets (default "static"): static, geo, mix
-#   --peers LIST   PEERS      default "gtm knot nsd"; also gdnsd, floor, gtmhash (gtm-dnsd
-#                             with --udp-steering hash); the first is
-#                             the one the ratios are taken for
+#   --sets LIST    SETS       query sets (default "static geo mix")
+#   --peers LIST   PEERS      default "gtm knot nsd gdnsd floor"; also gtmhash (gtm-dnsd
+#                             with --udp-steering hash); the first is the one the
+#                             ratios are taken for
 #   --records N    RECORDS    generated records in the zone (default 5000)
 #   --out FILE     OUT        markdown results (default bench/out/peers-DATE.md)
 #   --port-base P  PORT_BASE  first port to try (default 15350; never 53)
@@ -81,8 +81,8 @@ DURATION=$(tr '\0' '\n' </proc/$$/environ | sed -n 's/^SECONDS=//p' | tail -1)
 DURATION=${DURATION:-10}
 THREADS=${THREADS:-2}
 MODES=${MODES:-sat q20000 q50000}
-SETS=${SETS:-static}
-PEERS=${PEERS:-gtm knot nsd}
+SETS=${SETS:-static geo mix}
+PEERS=${PEERS:-gtm knot nsd gdnsd floor}
 RECORDS=${RECORDS:-5000}
 OUT=${OUT:-}
 OUT_NAME=${OUT_NAME:-peers}
