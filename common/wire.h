@@ -67,28 +67,50 @@ static inline int wire_rd_bytes(struct wire_rd *rd, size_t n, const uint8_t **ou
     return 0;
 }
 
-/* Reads an uncompressed name (a question's) into out (255 bytes) in lower case;
- * *out_len gets its length. A compression pointer, a label over 63 bytes or a name
- * over 255 bytes is GTM_EPARSE. */
-static inline int wire_rd_name_lower(struct wire_rd *rd, uint8_t *out, size_t *out_len)
+/* Reads a name into out (255 bytes) in lower case; *out_len gets its length and rd
+ * moves past it. With pointers, compression pointers (RFC 1035 §4.1.4) are followed,
+ * each only to an earlier offset than its own, so that no loop can be made; without,
+ * a pointer is GTM_EPARSE (a question's name is never compressed). A label over 63
+ * bytes, the reserved label types 0x40/0x80 or a name over 255 bytes is GTM_EPARSE. */
+static inline int wire_rd_name_read(struct wire_rd *rd, uint8_t *out, size_t *out_len,
+                                    bool pointers)
 {
-    size_t n = 0;
+    size_t n = 0, pos = rd->pos, end = 0;
     for (;;) {
-        uint8_t lab;
-        if (wire_rd_u8(rd, &lab))
+        if (pos >= rd->len)
             return GTM_EPARSE;
-        if (lab > 63 || n + 1 + lab > 255 || wire_rd_left(rd) < lab)
-            return GTM_EPARSE; /* pointers (0xC0) and the reserved 0x40/0x80 land here */
+        uint8_t lab = rd->buf[pos];
+        if (pointers && (lab & 0xC0) == 0xC0) {
+            if (rd->len - pos < 2)
+                return GTM_EPARSE;
+            size_t to = (size_t)(lab & 0x3F) << 8 | rd->buf[pos + 1];
+            if (to >= pos)
+                return GTM_EPARSE;
+            if (!end)
+                end = pos + 2;
+            pos = to;
+            continue;
+        }
+        pos++;
+        if (lab > 63 || n + 1 + lab > 255 || rd->len - pos < lab)
+            return GTM_EPARSE;
         out[n++] = lab;
         if (lab == 0)
             break;
         for (uint8_t i = 0; i < lab; i++) {
-            uint8_t c = rd->buf[rd->pos++];
+            uint8_t c = rd->buf[pos++];
             out[n++] = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
         }
     }
+    rd->pos = end ? end : pos;
     *out_len = n;
     return 0;
+}
+
+/* A question's name: uncompressed, into out (255 bytes) in lower case. */
+static inline int wire_rd_name_lower(struct wire_rd *rd, uint8_t *out, size_t *out_len)
+{
+    return wire_rd_name_read(rd, out, out_len, false);
 }
 
 /* Skips a name that may end in a compression pointer (RRs other than the question). */

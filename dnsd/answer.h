@@ -21,6 +21,7 @@ enum {
     RCODE_NOTIMP = 4,
     RCODE_REFUSED = 5,
     RCODE_YXDOMAIN = 6, /* RFC 6672 §2.2: a DNAME substitution longer than a name */
+    RCODE_NOTAUTH = 9,  /* RFC 8945 §5.2: a signed query we cannot verify */
     RCODE_BADVERS = 16, /* RFC 6891 §6.1.3: needs the OPT record's extended bits */
 };
 

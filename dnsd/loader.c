@@ -82,9 +82,24 @@ static bool file_id_equal(const struct loader_file_id *a, const struct loader_fi
            a->mtime_ns == b->mtime_ns;
 }
 
-/* (Re)opens the GeoIP databases when their files changed. Returns whether they did. A
- * missing or corrupt file is logged; until it is fixed every client is at an unknown
- * place, which the geo map's '*' entry answers. */
+/* Did a file of the open databases change where it lies (written over in place, not
+ * replaced by another file)? Their mapping then no longer holds what was opened. */
+static bool geo_changed_in_place(const struct loader *l, const struct loader_file_id *ids)
+{
+    for (size_t i = 0; i < l->ngeoip; i++) {
+        if (ids[i].exists && l->db_ids[i].exists && ids[i].dev == l->db_ids[i].dev &&
+            ids[i].ino == l->db_ids[i].ino)
+            return true;
+    }
+    return false;
+}
+
+/* (Re)opens the GeoIP databases when their files changed. Returns whether the data
+ * clients are placed by changed. A missing or corrupt file is logged. If databases were
+ * open, they stay in use until the files are fixed (the last good data, as for the
+ * store), unless a file was written over in place (its mapping is no longer what was
+ * opened); with none, every client is at an unknown place, which the geo map's '*'
+ * entry answers. */
 static bool geo_refresh(struct loader *l, bool first)
 {
     bool changed = first;
@@ -95,15 +110,27 @@ static bool geo_refresh(struct loader *l, bool first)
     }
     if (!changed)
         return false;
-    memcpy(l->geo_ids, ids, l->ngeoip * sizeof ids[0]);
-    geo_db_close(l->db);
-    l->db = NULL;
+    memcpy(l->geo_ids, ids, l->ngeoip * sizeof ids[0]); /* tried again when they change */
+    if (!l->ngeoip)
+        return true;
     char msg[512];
-    if (l->ngeoip && geo_db_open(l->geoip, l->ngeoip, &l->db, msg, sizeof msg) != 0)
-        log_err("%s; until it is replaced every client maps to the geo map's '*' entry", msg);
-    else if (l->ngeoip)
+    struct geo_db *db = NULL;
+    if (geo_db_open(l->geoip, l->ngeoip, &db, msg, sizeof msg) != 0) {
+        if (l->db && !geo_changed_in_place(l, ids)) {
+            log_err("%s; still placing clients by the GeoIP data loaded before", msg);
+            return false;
+        }
+        log_err("%s; until it is replaced every client maps to the geo map's '*' entry%s", msg,
+                l->db ? " (the file was written over in place, so the data loaded before is "
+                        "gone too: replace it by renaming a new file over it)"
+                      : "");
+    } else {
         log_info("GeoIP: %zu database%s open (%s%s)", l->ngeoip, l->ngeoip > 1 ? "s" : "",
                  l->geoip[0], l->ngeoip > 1 ? ", ..." : "");
+    }
+    geo_db_close(l->db);
+    l->db = db;
+    memcpy(l->db_ids, ids, l->ngeoip * sizeof ids[0]);
     /* the identity of what the classifier is built from: files, and whether they opened */
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < l->ngeoip; i++) {

@@ -49,15 +49,17 @@ struct loader {
     uint64_t generation;
     char last_error[512]; /* logged once, not every poll */
     /* GeoIP: the open databases (NULL: none, or they failed to open), the identities of
-     * their files when opened, and the classifier the last snapshot built */
+     * their files when last looked at and when the open ones were opened, and the
+     * classifier the last snapshot built */
     struct geo_db *db;
-    struct loader_file_id geo_ids[GEO_MAX_DBS];
+    struct loader_file_id geo_ids[GEO_MAX_DBS], db_ids[GEO_MAX_DBS];
     uint64_t db_fingerprint;
     struct snap_geo *geo_cache;
 };
 
 /* Opens the store at path and the GeoIP databases (ngeoip paths; one that is missing
- * or corrupt is logged and left out), and compiles the first snapshot into *first,
+ * or corrupt is logged and left out; later, one that becomes so leaves the last good
+ * ones in use), and compiles the first snapshot into *first,
  * synchronously. Returns 0, or an error with msg (start-up with no usable store is
  * fatal). */
 int loader_init(struct loader *l, const char *path, uint32_t interval_ms, const char *const *geoip,

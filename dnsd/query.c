@@ -13,8 +13,10 @@
 #define OPCODE_QUERY 0
 #define CLASS_IN 1
 #define CLASS_CH 3
+#define CLASS_ANY 255
 #define TYPE_TXT 16
 #define TYPE_OPT 41
+#define TYPE_TSIG 250
 #define TYPE_IXFR 251
 #define TYPE_AXFR 252
 #define TYPE_MAILB 253
@@ -27,6 +29,8 @@
 #define EDE_NOT_AUTHORITATIVE 20
 /* An ECS option in a response: code, length, family, prefixes, 16 address bytes. */
 #define ECS_OPT_MAX (4 + 4 + 16)
+/* RFC 8945 §5.2.1: the TSIG error of a request signed with a key we do not have */
+#define TSIG_BADKEY 17
 /* Fixed part of an OPT record: root owner, type, class, TTL, RDLENGTH. */
 #define OPT_FIXED_LEN 11
 #define OPT_DO 0x8000
@@ -38,7 +42,20 @@ struct edns {
     bool ecs;  /* a client subnet was given (in the query context's client) */
     bool do_bit;
     uint8_t version;
+    uint8_t ecs_len; /* the client subnet option's data, as long in the response */
     uint16_t udp_size;
+};
+
+/* The TSIG record (RFC 8945) that ends a query's additional section. gtm-dnsd holds no
+ * keys, so each signed query gets NOTAUTH with a BADKEY TSIG made from these (§5.2.1,
+ * unsigned: §5.3.2). */
+struct tsig {
+    bool present;
+    uint8_t key[DNAME_WIRE_MAX], key_len; /* its owner, lower case */
+    /* RDATA for the reply: algorithm name, time signed and fudge as received, MAC size
+     * 0, original ID as received, error BADKEY, no other data */
+    uint8_t rdata[DNAME_WIRE_MAX + 16];
+    uint16_t rdlen;
 };
 
 static inline uint16_t get16(const uint8_t *p)
@@ -85,30 +102,53 @@ static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e, struct
             if (e->ecs || geo_ecs_parse(odata, olen, client) != 0)
                 return GTM_EPARSE; /* RFC 7871 §7.1.2: malformed, or twice: FORMERR */
             e->ecs = true;
+            e->ecs_len = (uint8_t)olen; /* at most 20: checked by geo_ecs_parse() */
         }
         /* other options are ignored (RFC 6891 §6.1.2) */
     }
     return 0;
 }
 
-/* Skips count resource records. */
-static int skip_records(struct wire_rd *rd, uint32_t count)
+/* Reads the TSIG record whose owner starts at rd->pos into t. Returns 0, or GTM_EPARSE
+ * when it cannot be interpreted (RFC 8945 §5.2: FORMERR). */
+static int parse_tsig(struct wire_rd *rd, struct tsig *t)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        uint16_t rdlen;
-        const uint8_t *p;
-        if (wire_rd_name_skip(rd) || wire_rd_bytes(rd, 8, &p) || wire_rd_u16(rd, &rdlen) ||
-            wire_rd_bytes(rd, rdlen, &p))
-            return GTM_EPARSE;
-    }
+    uint16_t rdlen, mac_len, other_len;
+    size_t key_len, alg_len;
+    const uint8_t *rdata, *fixed, *p, *orig_id;
+    if (wire_rd_name_read(rd, t->key, &key_len, true) || wire_rd_bytes(rd, 8, &p) ||
+        wire_rd_u16(rd, &rdlen) || wire_rd_bytes(rd, rdlen, &rdata))
+        return GTM_EPARSE;
+    /* algorithm name (uncompressed, §4.2), time signed and fudge, MAC, original ID,
+     * error, other data, and nothing after them */
+    struct wire_rd r;
+    wire_rd_init(&r, rdata, rdlen);
+    if (wire_rd_name_lower(&r, t->rdata, &alg_len) || wire_rd_bytes(&r, 8, &fixed) ||
+        wire_rd_u16(&r, &mac_len) || wire_rd_bytes(&r, mac_len, &p) ||
+        wire_rd_bytes(&r, 2, &orig_id) || wire_rd_bytes(&r, 2, &p) || wire_rd_u16(&r, &other_len) ||
+        wire_rd_bytes(&r, other_len, &p) || wire_rd_left(&r))
+        return GTM_EPARSE;
+    uint8_t *o = t->rdata + alg_len;
+    memcpy(o, fixed, 8);
+    put16(o + 8, 0);
+    memcpy(o + 10, orig_id, 2);
+    put16(o + 12, TSIG_BADKEY);
+    put16(o + 14, 0);
+    t->key_len = (uint8_t)key_len;
+    t->rdlen = (uint16_t)(alg_len + 16);
+    t->present = true;
     return 0;
 }
 
-/* The additional section: an optional OPT; other records (TSIG) are skipped. */
-static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e,
-                            struct geo_client *client)
+/* The answer, authority (an IXFR query carries an SOA there, RFC 1995 §3) and
+ * additional sections of a query: an OPT record only in the additional section and at
+ * most once (RFC 6891 §6.1.1), a TSIG record only as the last of all (RFC 8945 §5.1),
+ * other records skipped; then nothing more. Returns 0 or GTM_EPARSE (FORMERR). */
+static int parse_records(struct wire_rd *rd, uint32_t an_ns, uint16_t ar, struct edns *e,
+                         struct geo_client *client, struct tsig *t)
 {
-    for (uint16_t i = 0; i < count; i++) {
+    uint32_t total = an_ns + ar;
+    for (uint32_t i = 0; i < total; i++) {
         size_t owner_at = rd->pos;
         uint16_t type, cls, rdlen;
         uint32_t ttl;
@@ -116,9 +156,15 @@ static int parse_additional(struct wire_rd *rd, uint16_t count, struct edns *e,
         if (wire_rd_name_skip(rd) || wire_rd_u16(rd, &type))
             return GTM_EPARSE;
         if (type == TYPE_OPT) {
-            if (parse_opt(rd, owner_at, e, client))
+            if (i < an_ns || parse_opt(rd, owner_at, e, client))
                 return GTM_EPARSE;
             continue;
+        }
+        if (type == TYPE_TSIG) {
+            struct wire_rd whole = *rd;
+            whole.pos = owner_at;
+            if (i != total - 1 || i < an_ns || parse_tsig(&whole, t))
+                return GTM_EPARSE;
         }
         if (wire_rd_u16(rd, &cls) || wire_rd_u32(rd, &ttl) || wire_rd_u16(rd, &rdlen) ||
             wire_rd_bytes(rd, rdlen, &rdata))
@@ -200,7 +246,7 @@ static size_t opt_room(const struct query_ctx *q, const struct edns *e)
     if (!e->present)
         return 0;
     return OPT_FIXED_LEN + (e->nsid && q->cfg->nsid_len ? 4 + q->cfg->nsid_len : 0) +
-           (e->ecs ? ECS_OPT_MAX : 0);
+           (e->ecs ? 4u + e->ecs_len : 0);
 }
 
 /* The resolver's address as the client, when the query gives no subnet. */
@@ -219,10 +265,12 @@ static void client_from_peer(struct geo_client *c, const struct sockaddr *peer)
 }
 
 /* Rate limiting (dnsd/rrl.h) of a finished UDP response: its length, 0 to drop it, or
- * for a slip the length of the header, the question and the OPT record (from opt_off
- * to the end; RFC 6891 §7: a response to a query with one carries it) with TC=1. */
+ * for a slip the length of the header, the question and the records from opt_off to
+ * the end (tail of them: the OPT record, RFC 6891 §7: a response to a query with one
+ * carries it, and a TSIG) with TC=1. */
 static size_t rate_limit(struct query_ctx *q, const struct sockaddr *peer,
-                         const struct answer_result *r, uint8_t *out, size_t echo, size_t opt_off)
+                         const struct answer_result *r, uint8_t *out, size_t echo, size_t opt_off,
+                         uint16_t tail)
 {
     switch (rrl_check(q->rrl, peer, (uint8_t)r->rcode, r->match, q->now_s)) {
     case RRL_SEND: return q->msg.len;
@@ -234,7 +282,7 @@ static size_t rate_limit(struct query_ctx *q, const struct sockaddr *peer,
     memmove(out + echo, out + opt_off, opt_len);
     out[2] |= 0x02;
     memset(out + 6, 0, 6); /* ANCOUNT, NSCOUNT, ARCOUNT */
-    out[11] = opt_len > 0;
+    put16(out + 10, tail);
     return echo + opt_len;
 }
 
@@ -243,6 +291,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
 {
     struct wire_rd rd;
     struct edns e = {0};
+    struct tsig t;
     struct answer_result r = {RCODE_NOERROR, false, false, 0, NULL};
     const struct answer_env env = {&q->client, &q->pol};
     uint16_t qtype = 0, qclass = 0;
@@ -264,10 +313,10 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     wire_rd_init(&rd, req, len);
     rd.pos = DNS_HEADER_LEN;
     /* Every question is read (a query has one; more or none is FORMERR, but the OPT
-     * record after them is still found), the answer and authority sections skipped (an
-     * IXFR query carries an SOA in authority, RFC 1995 §3), and the additional section
+     * record after them is still found), then the other sections: the additional one
      * gives the OPT record, which every response to a query with one carries (RFC 6891
-     * §6.1.1). */
+     * §6.1.1), and a TSIG record. */
+    t.present = false;
     bool readable = true;
     for (uint16_t i = 0; i < qd && readable; i++) {
         uint8_t name[DNAME_WIRE_MAX];
@@ -283,14 +332,17 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
         }
     }
     question = readable && qd == 1;
-    readable = readable && skip_records(&rd, (uint32_t)an + ns) == 0 &&
-               parse_additional(&rd, ar, &e, &q->client) == 0;
+    readable = readable && parse_records(&rd, (uint32_t)an + ns, ar, &e, &q->client, &t) == 0;
+    /* RFC 6891 §6.1.3: an EDNS version we do not speak is BADVERS, whatever was asked */
+    bool badvers = readable && e.present && e.version != 0;
     if (opcode != OPCODE_QUERY)
-        r.rcode = RCODE_NOTIMP;
+        r.rcode = badvers ? RCODE_BADVERS : RCODE_NOTIMP;
     else if (!readable || !question)
         r.rcode = RCODE_FORMERR;
-    else if (e.present && e.version != 0)
-        r.rcode = RCODE_BADVERS; /* RFC 6891 §6.1.3 */
+    else if (badvers)
+        r.rcode = RCODE_BADVERS;
+    else if (t.present)
+        r.rcode = RCODE_NOTAUTH; /* signed with a key we do not have (RFC 8945 §5.2.1) */
     else if (qtype == TYPE_OPT)
         r.rcode = RCODE_FORMERR;
     if (!question)
@@ -311,12 +363,15 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
             r.rcode = RCODE_REFUSED; /* no zone transfers from gtm-dnsd */
         else if (qtype == TYPE_MAILA || qtype == TYPE_MAILB)
             r.rcode = RCODE_NOTIMP;
-        else if (qclass == CLASS_IN) {
+        else if (qclass == CLASS_IN || qclass == CLASS_ANY) {
             if (!e.ecs)
                 client_from_peer(&q->client, peer);
             answer_in(&q->msg, s, qtype, &env, &r);
             if (r.rcode == RCODE_REFUSED) /* the name is in none of our zones */
                 ede = EDE_NOT_AUTHORITATIVE;
+            /* QCLASS * (RFC 1035 §3.2.5): the IN data, not authoritative for every class */
+            if (qclass == CLASS_ANY)
+                r.aa = false;
         } else if (qclass == CLASS_CH)
             r.rcode = answer_chaos(q, qtype, &r.aa);
         else
@@ -327,12 +382,19 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     out[2] = (uint8_t)(0x80 | (req[2] & 0x79) | (r.aa ? 0x04 : 0) | (r.truncated ? 0x02 : 0));
     out[3] = (uint8_t)((req[3] & 0x10) | (r.rcode & 0xF));
     size_t opt_off = q->msg.len;
+    uint16_t ar_before = q->msg.counts[3];
     if (e.present)
         put_opt(q, &e, r.rcode, r.scope, ede, cap);
+    if (r.rcode == RCODE_NOTAUTH) {
+        q->msg.limit = limit + opt_room(q, &e); /* the client's size; left out if it does not fit */
+        msg_rr_raw(&q->msg, MSG_ADDITIONAL, t.key, t.key_len, TYPE_TSIG, CLASS_ANY, 0, t.rdata,
+                   t.rdlen);
+    }
     msg_finish(&q->msg);
     q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
     q->stats.truncated += r.truncated;
     if (!tcp && q->rrl)
-        return rate_limit(q, peer, &r, out, echo, opt_off);
+        return rate_limit(q, peer, &r, out, echo, opt_off,
+                          (uint16_t)(q->msg.counts[3] - ar_before));
     return q->msg.len;
 }

@@ -13,15 +13,15 @@
 #include "dnsd/udp.h"
 #include "dnsd/worker.h"
 
-/* Datagrams per recvmmsg/sendmmsg: one system call each way moves this many packets,
- * and the buffers (2 x 32 x 4 KiB per socket) stay in the CPU cache. */
+/* Datagrams per recvmmsg/sendmmsg: one system call each way moves this many packets. */
 #define UDP_BATCH 32
 /* Batches per wake-up before going back to the loop, so one busy socket cannot starve
  * the worker's other sockets and its TCP connections. */
 #define UDP_ROUNDS 8
-/* Largest query we read: queries are small; larger datagrams arrive truncated
- * (MSG_TRUNC) and are dropped. Responses use up to the configured EDNS size. */
-#define UDP_QUERY_MAX 4096
+/* Largest query we read: any datagram. Queries are small, and the kernel writes (and
+ * the process touches) only the bytes each one has; the rest of a buffer is never
+ * paged in. Responses use up to the configured EDNS size. */
+#define UDP_QUERY_MAX DNS_MSG_MAX
 #define UDP_RESP_MAX 4096
 #define UDP_CMSG_BYTES CMSG_SPACE(sizeof(struct in6_pktinfo))
 
@@ -97,8 +97,6 @@ static void on_readable(uv_poll_t *h, int status, int events)
         int k = 0;
         const struct snap *s = rcu_enter(w->rcu, w->reader);
         for (int i = 0; i < n; i++) {
-            if (u->in[i].msg_hdr.msg_flags & MSG_TRUNC)
-                continue;
             size_t len =
                 query_answer(&w->q, s, u->queries[i], u->in[i].msg_len,
                              (const struct sockaddr *)&u->peers[i], u->responses[i], cap, false);

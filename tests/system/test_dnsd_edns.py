@@ -1,8 +1,9 @@
 """gtm-dnsd: EDNS(0) (RFC 6891) and NSID (RFC 5001), over UDP and TCP: the OPT record
 is echoed with our payload size (1232) whatever the client offered, version > 0 gets
-BADVERS, the DO bit is echoed, unknown options are ignored, NSID is sent when asked for
-and configured (--nsid) and never otherwise; a response to a query with an OPT carries
-one, whatever its RCODE (RFC 6891 §7).
+BADVERS (before any other error but a malformed query), the DO bit is echoed, unknown
+options are ignored, an OPT anywhere but in the additional section is FORMERR, NSID is
+sent when asked for and configured (--nsid) and never otherwise; a response to a query
+with an OPT carries one, whatever its RCODE (RFC 6891 §7).
 """
 import struct
 
@@ -79,6 +80,44 @@ def test_two_opt_records_are_formerr(server, transport):
     w = w[:10] + struct.pack("!H", 2) + w[12:] + opt
     data = exchange(server, w, transport)
     check(q, data, rcode=dns.rcode.FORMERR, aa=False)
+
+
+@pytest.mark.parametrize("where", ["answer", "authority", "answer-and-additional"])
+def test_opt_outside_the_additional_section_is_formerr(server, transport, where):
+    """RFC 6891 §6.1.1: the OPT record belongs in the additional section only; one
+    anywhere else (or one there and one elsewhere: two) makes the query FORMERR."""
+    q = make("www.dnsd.test", "A", edns=0)
+    w = q.to_wire()
+    opt = w[-11:]
+    an, ns, ar = {"answer": (1, 0, 0), "authority": (0, 1, 0),
+                  "answer-and-additional": (1, 0, 1)}[where]
+    w = w[:6] + struct.pack("!HHH", an, ns, ar) + w[12:-11] + opt + (opt if ar else b"")
+    data = exchange(server, w, transport)
+    assert data is not None, "no answer"
+    assert struct.unpack("!HHHHHH", data[:12])[1] & 0xF == dns.rcode.FORMERR
+    assert struct.unpack("!HHHH", data[4:12])[1:3] == (0, 0), "records in a FORMERR"
+
+
+@pytest.mark.parametrize("opcode", [dns.opcode.IQUERY, dns.opcode.NOTIFY])
+def test_badvers_comes_before_notimp(server, transport, opcode):
+    """RFC 6891 §6.1.3: a responder that does not implement the request's EDNS version
+    MUST answer BADVERS, whatever the opcode (Knot DNS does the same)."""
+    q = make("www.dnsd.test", "A", edns=1)
+    q.set_opcode(opcode)
+    data = exchange(server, q.to_wire(), transport)
+    assert data is not None
+    r = dns.message.from_wire(data)
+    assert r.rcode() == dns.rcode.BADVERS and r.opcode() == opcode and r.edns == 0
+
+
+def test_query_larger_than_4_kib_is_answered(server, transport):
+    """A query padded past 4 KiB (RFC 7830 Padding, 4,100 bytes) is read whole and
+    answered, over UDP as over TCP (Knot DNS and NSD answer it too)."""
+    q = make("www.dnsd.test", "A", edns=0, payload=65535,
+             options=[dns.edns.GenericOption(12, bytes(4100))])
+    assert len(q.to_wire()) > 4096
+    r, wire = ask(server, q, transport)
+    check(q, wire, answer=WWW)
 
 
 def test_malformed_option_is_formerr_with_opt(server, transport):

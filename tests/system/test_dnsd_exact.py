@@ -6,6 +6,7 @@ the question is echoed byte for byte and the whole answer, TTLs included.
 """
 import dns.flags
 import dns.message
+import dns.rcode
 import pytest
 
 from dnsd_util import AA, CD, QR, RD, ask, check, exchange, header_flags, make, mixcase
@@ -103,3 +104,21 @@ def test_names_are_compressed(server, transport):
     r, wire = ask(server, q, transport)
     assert len(r.answer[0]) == 40
     assert len(wire) == 12 + 19 + 40 * (2 + 10 + 4) + 11
+
+
+@pytest.mark.parametrize("qname,qtype,rcode,answer,authority", [
+    ("www.dnsd.test", "A", "NOERROR", EXACT[("www.dnsd.test.", "A")], []),
+    ("dnsd.test", "SOA", "NOERROR", EXACT[("dnsd.test.", "SOA")], []),
+    ("nothere.dnsd.test", "A", "NXDOMAIN", [], [
+        "dnsd.test. 300 IN SOA ns1.dnsd.test. hostmaster.dnsd.test. 2024010101 7200 900 "
+        "1209600 300"]),
+], ids=["a", "soa", "nxdomain"])
+def test_qclass_any_gets_the_in_data_not_authoritative(server, transport, qname, qtype, rcode,
+                                                       answer, authority):
+    """QCLASS * (RFC 1035 §3.2.5) asks for every class: the IN data we hold answers it,
+    with AA clear, since a server of one class cannot speak for all of them (NSD does
+    the same; Knot DNS sets AA)."""
+    q = make(mixcase(qname), qtype, rdclass="ANY", edns=0)
+    r, wire = ask(server, q, transport)
+    check(q, wire, rcode=dns.rcode.from_text(rcode), aa=False, answer=answer,
+          authority=authority)

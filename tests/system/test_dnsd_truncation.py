@@ -6,6 +6,7 @@ kept (RFC 6891 §7); over TCP (RFC 7766 §8) the same answer comes whole.
 big.dnsd.test has 40 A records (682 bytes with EDNS), huge.dnsd.test 10 TXT records
 of about 2.5 kB.
 """
+import dns.edns
 import dns.flags
 import dns.rcode
 import pytest
@@ -34,6 +35,26 @@ def test_large_rrset_fits_our_edns_size(server):
     q = make("big.dnsd.test", "A", edns=0, payload=4096)
     r, wire = ask(server, q, "udp")
     check(q, wire, answer=BIG)
+
+
+@pytest.mark.parametrize("ecs", [(24, "192.0.2.0"), (56, "2001:db8:1:200::"), (0, "0.0.0.0")],
+                         ids=["v4-24", "v6-56", "v4-0"])
+def test_room_kept_for_the_client_subnet_is_what_it_takes(server, ecs):
+    """A client subnet (RFC 7871) in the query comes back in the response's OPT, as long
+    as it came: an answer that fits the client's size with it is sent whole, one byte
+    less truncates (not a fixed worst case of 24 bytes)."""
+    bits, addr = ecs
+    opt = [dns.edns.ECSOption(addr, bits)]
+    r, wire = ask(server, make("big.dnsd.test", "A", edns=0, payload=1232, options=opt), "udp")
+    assert not r.flags & dns.flags.TC and r.options
+    whole = len(wire)
+    q = make("big.dnsd.test", "A", edns=0, payload=whole, options=opt)
+    r, wire = ask(server, q, "udp")
+    assert not r.flags & dns.flags.TC, f"TC with room for the answer ({whole} bytes)"
+    assert len(wire) == whole and rr_lines(r.answer) == norm(BIG)
+    q = make("big.dnsd.test", "A", edns=0, payload=whole - 1, options=opt)
+    r, wire = ask(server, q, "udp")
+    assert r.flags & dns.flags.TC and not r.answer and len(wire) < whole
 
 
 @pytest.mark.parametrize("edns", [None, 0])

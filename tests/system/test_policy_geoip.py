@@ -3,8 +3,9 @@ flat layout of free redistributions (country_code, latitude, longitude; the cont
 derived from the country), IPv4 networks inside an IPv6 tree or in a file of their
 own; a file replaced at run time (rename over it) is picked up within a couple of
 seconds without a restart; a missing or corrupt file, or one without locations (an ASN
-database), is a log line and the geo map's '*' entry for everyone, never a crash, and a
-good file put back is used again.
+database), is a log line, never a crash: at start-up the geo map's '*' entry answers
+everyone, later the data loaded before stays in use (unless the file was written over
+in place); a good file put back is used again.
 """
 import shutil
 import time
@@ -145,23 +146,52 @@ CORRUPTIONS = {
 
 @pytest.mark.parametrize("how", list(CORRUPTIONS))
 def test_corrupt_database_replaced_at_run_time(world, world_geoip, dnsd, tmp_path, how):
+    """A bad file renamed over a good one (as a broken download would be) is logged and
+    the data loaded before keeps placing clients: nothing moves until a good file
+    comes."""
     good = world_geoip.read_bytes()
     shutil.copyfile(world_geoip, tmp_path / "good.mmdb")
+    new = make_mmdb(tmp_path / "new.mmdb", swapped_nets())
+    srv = serve(dnsd, world, world_geoip)
+    with Client(srv, source="127.0.1.1") as gb, Client(srv, source="127.0.2.1") as de:
+        q = query(GEO, edns=False)
+        v6 = query(GEO, ecs=("2001:db8:1::", 48))
+        assert answer_of(gb, q) == [WEB_V4["eu-west"]]
+        before_v6 = answer_of(gb, v6)
+        mark = len(srv.log())
+        bad = tmp_path / "bad.mmdb"
+        bad.write_bytes(CORRUPTIONS[how](good))
+        replace_atomically(bad, world_geoip)
+        line = srv.daemon.wait_log(r"(err|warn)[a-z]*: .*GeoIP.*", start=mark).group(0)
+        assert "geo.mmdb" in line and "loaded before" in line, line
+        assert answer_of(gb, q) == [WEB_V4["eu-west"]]
+        assert answer_of(gb, v6) == before_v6
+        assert answer_of(de, q) == [WEB_V4["eu-central"]]
+        # a good file again: used at once (here one that moves 127.0.2.0/24 to JP)
+        replace_atomically(new, world_geoip)
+        wait_answer(de, q, WEB_V4["ap-northeast"])
+        assert answer_of(gb, q) == [WEB_V4["eu-west"]]
+    assert srv.daemon.proc.poll() is None
+
+
+def test_corrupt_database_written_in_place(world, world_geoip, dnsd, tmp_path):
+    """A file written over in place (cp, not a rename) changes under the mapping of the
+    data loaded before, which cannot be kept then: '*' for everyone, and the log says
+    to replace the file by renaming."""
+    good = tmp_path / "good.mmdb"
+    shutil.copyfile(world_geoip, good)
     srv = serve(dnsd, world, world_geoip)
     with Client(srv, source="127.0.1.1") as gb:
         q = query(GEO, edns=False)
         assert answer_of(gb, q) == [WEB_V4["eu-west"]]
         mark = len(srv.log())
-        bad = tmp_path / "bad.mmdb"
-        bad.write_bytes(CORRUPTIONS[how](good))
-        replace_atomically(bad, world_geoip)
+        with open(world_geoip, "r+b") as f:
+            f.write(b"this is not a MaxMind database\n" * 64)
+            f.truncate()
         wait_answer(gb, q, STAR)
-        line = srv.daemon.wait_log(r"(err|warn)[a-z]*: .*GeoIP.*", start=mark).group(0)
-        assert "geo.mmdb" in line or "GeoIP" in line
-        # still serving everything else
-        expect(gb, query(GEO, ecs=("2001:db8:1::", 48)), answer=[addr_rr(GEO, STAR)],
-               scope=None)
-        replace_atomically(tmp_path / "good.mmdb", world_geoip)
+        line = srv.daemon.wait_log(r"err[a-z]*: .*geo\.mmdb.*", start=mark).group(0)
+        assert "in place" in line and "'*'" in line, line
+        replace_atomically(good, world_geoip)
         wait_answer(gb, q, WEB_V4["eu-west"])
     assert srv.daemon.proc.poll() is None
 
@@ -181,11 +211,11 @@ def test_missing_database_at_start_then_created(world, world_mmdb, dnsd, tmp_pat
         replace_atomically(world_mmdb, path)
         wait_answer(gb, q, WEB_V4["eu-west"])
         srv.daemon.wait_log(r"GeoIP: 1 database open \(.*later\.mmdb\)")
-        # deleted again: '*' for everyone, logged
+        # deleted again: logged, and the data loaded before stays in use
         mark = len(srv.log())
         path.unlink()
-        wait_answer(gb, q, STAR)
-        srv.daemon.wait_log(r"later\.mmdb", start=mark)
+        srv.daemon.wait_log(r"later\.mmdb.*loaded before", start=mark)
+        assert answer_of(gb, q) == [WEB_V4["eu-west"]]
 
 
 def test_corrupt_database_at_start(world, dnsd, tmp_path):
