@@ -2,22 +2,29 @@
 every zone are REFUSED with empty sections and AA clear; opcodes other than QUERY get
 NOTIMP (RFC 1035 §4.1.1); a QDCOUNT other than 1, a truncated packet or garbage get
 FORMERR with the header echoed; fewer than 12 bytes (no header to echo) and responses
-(QR=1, RFC 1035 §7.3 / RFC 5452 §4.5) get no answer at all.
+(QR=1, RFC 1035 §7.3 / RFC 5452 §4.5) get no answer at all. A query signed with TSIG
+gets NOTAUTH with a BADKEY TSIG (gtm-dnsd holds no keys).
 
 Silence is checked without waiting out a timeout: the bad message is followed by a good
 query from the same socket (the same TCP connection); the server handles both in
 order, so the first thing that comes back must be the good query's answer.
 """
+import base64
 import socket
 import struct
 
 import dns.message
+import dns.name
 import dns.opcode
 import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.tsig
 import pytest
 
 from dnsd_util import (EDE_NOT_AUTHORITATIVE, FLAG_BITS, QR, RD, ask, check, exchange, make,
-                       mixcase, tcp_connect, tcp_recv, tcp_send)
+                       mixcase, question_end, tcp_connect, tcp_recv, tcp_send)
 from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
 
 WWW = ["www.dnsd.test. 600 IN A 192.0.2.80"]
@@ -155,3 +162,57 @@ def test_answers_after_bad_packets(server, transport):
     q = make("www.dnsd.test", "A")
     r, wire = ask(server, q, transport)
     check(q, wire, answer=WWW)
+
+
+# ---- TSIG (RFC 8945) ----------------------------------------------------------------------
+
+KEYRING = {dns.name.from_text("transfer-key.dnsd.test."): dns.tsig.Key(
+    "transfer-key.dnsd.test.", base64.b64encode(b"0123456789abcdef" * 2), dns.tsig.HMAC_SHA256)}
+
+
+@pytest.mark.parametrize("edns", [None, 0])
+def test_signed_query_gets_notauth_badkey(server, transport, edns):
+    """gtm-dnsd holds no keys: a signed query gets NOTAUTH, and the response carries an
+    unsigned TSIG record (MAC empty) with error BADKEY (RFC 8945 §5.2.1, §5.3.2), after
+    the OPT record when the query had one; the question is echoed, no data."""
+    q = make("www.dnsd.test", "A", edns=edns)
+    q.use_tsig(KEYRING, keyname="transfer-key.dnsd.test.")
+    w = q.to_wire()
+    data = exchange(server, w, transport)
+    assert data is not None, "no answer"
+    qid, flags, qd, an, ns, ar = header(data)
+    assert qid == q.id and flags & 0xF == dns.rcode.NOTAUTH and flags & FLAG_BITS == QR | RD
+    assert (qd, an, ns, ar) == (1, 0, 0, 1 if edns is None else 2)
+    assert data[12:question_end(data)] == w[12:question_end(w)]
+    # dnspython reads the TSIG record and raises on its error field
+    with pytest.raises(dns.tsig.PeerBadKey):
+        dns.message.from_wire(data, keyring=KEYRING, request_mac=q.mac)
+    # the record itself: after the question and the OPT record (11 bytes, no options)
+    at = question_end(data) + (0 if edns is None else 11)
+    owner, used = dns.name.from_wire(data, at)
+    rtype, rclass, ttl, rdlen = struct.unpack("!HHIH", data[at + used:at + used + 10])
+    assert (owner, rtype, rclass, ttl) == (dns.name.from_text("transfer-key.dnsd.test."),
+                                           dns.rdatatype.TSIG, dns.rdataclass.ANY, 0)
+    assert at + used + 10 + rdlen == len(data), "the TSIG record is not the last"
+    rd = dns.rdata.from_wire(rclass, rtype, data, at + used + 10, rdlen)
+    assert (rd.error, rd.mac, rd.original_id, rd.other) == (dns.rcode.BADKEY, b"", q.id, b"")
+    assert rd.algorithm == dns.tsig.HMAC_SHA256
+
+
+@pytest.mark.parametrize("where", ["before-opt", "in-answer"])
+def test_tsig_not_last_is_formerr(server, transport, where):
+    """RFC 8945 §5.1: the TSIG record must be the last of the additional section; one
+    elsewhere makes the message FORMERR (Knot DNS and NSD agree)."""
+    q = make("www.dnsd.test", "A")
+    q.use_tsig(KEYRING, keyname="transfer-key.dnsd.test.")
+    w = q.to_wire()
+    tsig = w[question_end(w):]
+    base = w[:question_end(w)]
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    if where == "before-opt":
+        bad = base[:6] + struct.pack("!HHH", 0, 0, 2) + base[12:] + tsig + opt
+    else:
+        bad = base[:6] + struct.pack("!HHH", 1, 0, 0) + base[12:] + tsig
+    data = exchange(server, bad, transport)
+    assert data is not None, "no answer"
+    assert header(data)[1] & 0xF == dns.rcode.FORMERR
