@@ -7,11 +7,13 @@
  * start-up nothing is fatal. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "common/cfg.h"
@@ -23,6 +25,7 @@
 #include "dnsd/loader.h"
 #include "dnsd/rcu.h"
 #include "dnsd/rrl.h"
+#include "dnsd/sock.h"
 #include "dnsd/steer.h"
 #include "dnsd/worker.h"
 
@@ -177,6 +180,21 @@ static int run(struct dnsd *d)
                           sizeof msg))) {
         log_err("cannot start: %s", msg);
         goto fail;
+    }
+    for (size_t i = 0; i < d->cfg.naddrs; i++) {
+        const struct dnsd_listen *l = &d->cfg.addrs[i];
+        const char *proto = "UDP";
+        if ((rc = sock_check_free(l, SOCK_DGRAM)) == 0) {
+            proto = "TCP";
+            rc = sock_check_free(l, SOCK_STREAM);
+        }
+        if (rc) {
+            log_err("cannot start: cannot listen on %s (%s): %s", l->text, proto,
+                    rc == -EADDRINUSE ? "another process listens there already (another "
+                                        "gtm-dnsd, or another DNS server)"
+                                      : strerror(-rc));
+            goto fail;
+        }
     }
     rcu_init(&d->rcu, d->cfg.threads, first);
     d->workers = xcalloc(d->cfg.threads, sizeof *d->workers);

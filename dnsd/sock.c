@@ -53,3 +53,20 @@ out:
         *wildcard_out = wildcard;
     return 0;
 }
+
+int sock_check_free(const struct dnsd_listen *l, int type)
+{
+    int family = l->addr.ss_family, on = 1, rc = 0;
+    int fd = socket(family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* without SO_REUSEPORT, so that a socket of another process's group conflicts; a
+     * TCP one with SO_REUSEADDR, so that connections of a previous run waiting out
+     * TIME_WAIT do not */
+    if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on)) ||
+        (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on)) ||
+        bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) != 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}

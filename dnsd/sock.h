@@ -14,4 +14,10 @@
  * 0 or -errno. */
 int sock_bind(const struct dnsd_listen *l, int type, int rcvbuf, int *fd_out, bool *wildcard_out);
 
+/* Whether no other socket is bound to l for type yet: SO_REUSEPORT would let this
+ * process's sockets join another running server's (the kernel then spreads the
+ * queries over both), so each address is tried alone first. Returns 0, or -errno
+ * (-EADDRINUSE: taken). */
+int sock_check_free(const struct dnsd_listen *l, int type);
+
 #endif

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BUILDDIR
 from dnsd_util import ask, check, free_loopback_port, make, run_dnsd, start
-from dnsd_util import shared_store, store  # noqa: F401 (fixtures)
+from dnsd_util import shared_store, store, transport  # noqa: F401 (fixtures)
 
 WWW = ["www.dnsd.test. 600 IN A 192.0.2.80"]
 
@@ -82,6 +82,29 @@ def test_port_already_taken(shared_store):
         taken.bind(("127.0.0.1", port))  # without SO_REUSEPORT: nobody may share it
         err = fails_to_start(shared_store.db, port=port)
     assert "cannot start" in err and f"127.0.0.1:{port}" in err
+
+
+def test_port_of_a_running_gtm_dnsd(shared_store, dnsd, transport):
+    """A second gtm-dnsd on the address of a running one must not start: with
+    SO_REUSEPORT its sockets would join the first one's and take part of the queries
+    (answered from another store). The first keeps answering them all."""
+    srv = start(dnsd, shared_store.db)
+    err = fails_to_start(shared_store.db, port=srv.port)
+    assert f"cannot listen on 127.0.0.1:{srv.port} (UDP): another process" in err, err
+    for _ in range(20):
+        q = make("www.dnsd.test", "A")
+        r, wire = ask(srv, q, transport)
+        check(q, wire, answer=WWW)
+
+
+def test_tcp_port_taken_by_a_reuseport_listener(shared_store):
+    port = free_loopback_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        err = fails_to_start(shared_store.db, port=port)
+    assert f"cannot listen on 127.0.0.1:{port} (TCP): another process" in err, err
 
 
 # ---- options that exit --------------------------------------------------------------------
