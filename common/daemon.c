@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -38,7 +39,6 @@ int daemon_detach(int *notify_fd)
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
-        dup2(null, STDERR_FILENO);
         if (null > STDERR_FILENO)
             close(null);
     }
@@ -54,6 +54,11 @@ void daemon_notify(int fd, int status)
     ssize_t w = write(fd, &s, 1);
     (void)w; /* the parent is gone: nothing to tell */
     close(fd);
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+        dup2(null, STDERR_FILENO); /* the terminal is the parent's, which has exited */
+        close(null);
+    }
 }
 
 int daemon_pidfile(const char *path)
@@ -63,6 +68,18 @@ int daemon_pidfile(const char *path)
         return -errno;
     fprintf(f, "%d\n", (int)getpid());
     return fclose(f) == 0 ? 0 : -errno;
+}
+
+void daemon_pidfile_remove(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+    if (!f)
+        return;
+    bool ours = fscanf(f, "%d", &pid) == 1 && pid == (int)getpid();
+    fclose(f);
+    if (ours)
+        unlink(path); /* may fail after dropping privileges: then systemd removes it */
 }
 
 int daemon_drop_privileges(const char *user)

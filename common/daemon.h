@@ -6,14 +6,18 @@
 #define GTM_COMMON_DAEMON_H
 
 /* Forks. The parent waits for daemon_notify() and exits with the status it gets; the
- * child returns 0 with *notify_fd set, in a new session with stdio on /dev/null.
- * Returns -errno if the fork fails (still in the foreground). */
+ * child returns 0 with *notify_fd set, in a new session with stdin and stdout on
+ * /dev/null and stderr still the parent's until daemon_notify() (where start-up errors
+ * can be shown, log_echo_stderr()). Returns -errno if the fork fails (still in the
+ * foreground). */
 int daemon_detach(int *notify_fd);
-/* Tells the waiting parent the child's start-up status (0: serving) and closes fd.
- * Does nothing for fd < 0. */
+/* Tells the waiting parent the child's start-up status (0: serving), closes fd and
+ * puts stderr on /dev/null. Does nothing for fd < 0. */
 void daemon_notify(int fd, int status);
 /* Writes the process id to path. 0 or -errno. */
 int daemon_pidfile(const char *path);
+/* Removes path if it holds this process's id (a clean stop). */
+void daemon_pidfile_remove(const char *path);
 /* setgid/initgroups/setuid to user. 0, or -errno / GTM_ENOTFOUND. */
 int daemon_drop_privileges(const char *user);
 

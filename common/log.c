@@ -20,6 +20,7 @@
 
 static const char *log_ident = "gtm";
 static bool log_to_syslog;
+static bool log_echo;
 static _Atomic int log_threshold = LOG_LEVEL_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -30,6 +31,11 @@ void log_open(const char *ident, bool use_syslog)
     log_to_syslog = use_syslog;
     if (use_syslog)
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_echo_stderr(bool on)
+{
+    log_echo = on;
 }
 
 void log_level_set(enum log_level level)
@@ -84,6 +90,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
         static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
         line[off] = '\0';
         syslog(prio[level], "%s", line);
+        if (!log_echo)
+            return;
+        char echo[LOG_LINE_MAX + 64];
+        int e = snprintf(echo, sizeof echo, "%s: %s: %s\n", log_ident, level_names[level], line);
+        ssize_t w = write(STDERR_FILENO, echo,
+                          e < 0                  ? 0
+                          : e < (int)sizeof echo ? (size_t)e
+                                                 : sizeof echo - 1);
+        (void)w;
         return;
     }
     line[off++] = '\n';

@@ -14,6 +14,10 @@ enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG 
 /* Sets the program name shown in every line and where lines go. Call once from main()
  * before threads start; without it lines go to stderr under the name "gtm". */
 void log_open(const char *ident, bool use_syslog);
+/* While on, lines that go to syslog go to stderr too: a daemon detaching keeps the
+ * operator's terminal as stderr until it is serving (common/daemon.h), so a failed
+ * start-up says why there. main() only. */
+void log_echo_stderr(bool on);
 /* Lines below this level are dropped. Any thread. */
 void log_level_set(enum log_level level);
 enum log_level log_level_get(void);

@@ -173,7 +173,8 @@ static int run(struct dnsd *d)
             return 1;
         }
         if (!d->cfg.syslog)
-            log_open("gtm-dnsd", true); /* stderr is /dev/null now */
+            log_open("gtm-dnsd", true); /* stderr is gone once serving */
+        log_echo_stderr(true);          /* until then, errors reach the shell too */
     }
     if ((rc = loader_init(&d->loader, d->cfg.db, d->cfg.reload_interval_ms,
                           (const char *const *)d->cfg.geoip.v, d->cfg.geoip.n, &first, msg,
@@ -264,6 +265,7 @@ static int run(struct dnsd *d)
         uv_timer_start(&d->steer_timer, on_steer_check, STEER_CHECK_MS, STEER_CHECK_MS);
     daemon_notify(notify_fd, 0);
     notify_fd = -1;
+    log_echo_stderr(false);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     rc = 0;
     goto stop;
@@ -302,6 +304,8 @@ cleanup:
     free(d->workers);
     steer_watch_free(&d->steer);
     rrl_free(d->rrl);
+    if (d->cfg.pidfile)
+        daemon_pidfile_remove(d->cfg.pidfile);
     daemon_notify(notify_fd, rc);
     return rc;
 }

@@ -124,7 +124,8 @@ static int run(struct healthd *h)
             goto out;
         }
         if (!h->cfg.syslog)
-            log_open("gtm-healthd", true); /* stderr is /dev/null now */
+            log_open("gtm-healthd", true); /* stderr is gone once serving */
+        log_echo_stderr(true);             /* until then, errors reach the shell too */
     }
     /* libcurl: once, before any thread (curl_global_init is not thread-safe) */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -186,6 +187,7 @@ static int run(struct healthd *h)
              h->cfg.db);
     daemon_notify(notify_fd, 0);
     notify_fd = -1;
+    log_echo_stderr(false);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     rc = 0;
 out:
@@ -200,6 +202,8 @@ out:
     if (rc == 0)
         log_info("stopped");
     curl_global_cleanup();
+    if (h->cfg.pidfile)
+        daemon_pidfile_remove(h->cfg.pidfile);
     daemon_notify(notify_fd, rc);
     return rc;
 }

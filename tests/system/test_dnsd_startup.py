@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+import types
 
 import pytest
 
@@ -105,6 +106,39 @@ def test_tcp_port_taken_by_a_reuseport_listener(shared_store):
         taken.listen()
         err = fails_to_start(shared_store.db, port=port)
     assert f"cannot listen on 127.0.0.1:{port} (TCP): another process" in err, err
+
+
+def test_detached_start_up_failure_says_why(shared_store, tmp_path):
+    """Detached (the default), a failed start-up still tells the operator's shell why,
+    not only syslog: exit status 1 and the reason on stderr."""
+    bad = tmp_path / "notdb.db"
+    bad.write_text("not a database")
+    p = run_dnsd("--db", bad, "--listen", f"127.0.0.1:{free_loopback_port()}")
+    assert p.returncode == 1
+    assert "cannot start" in p.stderr and "not a database" in p.stderr, p.stderr
+    p = run_dnsd("--db", shared_store.db, "--listen", "192.0.2.1:53")
+    assert p.returncode == 1
+    assert "cannot listen on 192.0.2.1:53" in p.stderr, p.stderr
+
+
+def test_detached_server_removes_its_pid_file(shared_store, tmp_path):
+    pidfile = tmp_path / "dnsd.pid"
+    port = free_loopback_port()
+    p = run_dnsd("--db", shared_store.db, "--listen", f"127.0.0.1:{port}", "--pidfile", pidfile)
+    assert p.returncode == 0, p.stderr
+    assert " ready: " in p.stderr  # said before it let the shell go
+    pid = int(pidfile.read_text())
+    try:
+        q = make("www.dnsd.test", "A")
+        r, wire = ask(types.SimpleNamespace(port=port), q, "udp")
+        check(q, wire, answer=WWW)
+    finally:
+        subprocess.run(["kill", "-TERM", str(pid)])
+        deadline = time.monotonic() + 10
+        while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "gtm-dnsd did not stop on SIGTERM"
+            time.sleep(0.05)
+    assert not pidfile.exists(), "pid file left after a clean stop"
 
 
 # ---- options that exit --------------------------------------------------------------------

@@ -218,6 +218,17 @@ def test_detaches_and_writes_pidfile(hstore, backends, tmp_path):
         while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
             assert time.monotonic() < deadline, "gtm-healthd did not stop on SIGTERM"
             time.sleep(0.05)
+    assert not pidfile.exists(), "pid file left after a clean stop"
+
+
+def test_detached_start_up_failure_says_why(tmp_path):
+    """Detached (the default), a failed start-up still tells the operator's shell why,
+    not only syslog: exit status 1 and the reason on stderr."""
+    bad = tmp_path / "notdb.db"
+    bad.write_text("not a database")
+    p = run_healthd("--db", bad)
+    assert p.returncode == 1
+    assert "cannot start" in p.stderr and "not a database" in p.stderr, p.stderr
 
 
 def run_healthd(*args, timeout=15):
