@@ -236,6 +236,11 @@ static void *loader_main(void *arg)
         struct snap *next = NULL;
         uint64_t t0 = now_ms();
         int rc = maybe_compile(l, force, &next, msg, sizeof msg);
+        if (rc == GTM_ENOTFOUND) /* not the store's advice to create one: it would be served */
+            snprintf(msg, sizeof msg,
+                     "the file is gone (moved or deleted?): put it back; a new "
+                     "store made with gtmctl init would be served as it is, "
+                     "with no zones");
         if (rc) {
             trouble(l, msg);
         } else if (next) {

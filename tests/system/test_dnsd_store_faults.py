@@ -109,7 +109,7 @@ def test_store_renamed_away_and_back(served, store):
     at = len(served.log())
     for p in [db] + sidecars(db):
         os.rename(p, p.replace("gtm.db", "moved.db"))
-    wait_trouble(served, at, "no store at")
+    wait_trouble(served, at, "the file is gone (moved or deleted?): put it back")
     still_answering(served)
     for p in [db] + sidecars(db):
         os.rename(p.replace("gtm.db", "moved.db"), p)
@@ -121,7 +121,7 @@ def test_store_deleted_then_restored(served, store, tmp_path):
     backup = good_copy(db, tmp_path / "backup.db")
     at = len(served.log())
     remove_store(db)
-    wait_trouble(served, at, "no store at")
+    wait_trouble(served, at, "the file is gone (moved or deleted?): put it back")
     still_answering(served)
     put_in_place(backup, db)
     recovers(served, store)
@@ -246,7 +246,7 @@ def test_queries_keep_being_answered_through_faults(served, store, tmp_path):
     try:
         at = len(served.log())
         remove_store(db)
-        wait_trouble(served, at, "no store at")
+        wait_trouble(served, at, "the file is gone (moved or deleted?): put it back")
         at = len(served.log())
         put_in_place(bad, db)
         wait_trouble(served, at, "not a database")
