@@ -204,13 +204,6 @@ const char *cli_duration_text(uint64_t ms, char out[CLI_DURATION_MAX])
 
 /* ---- times ---------------------------------------------------------------------- */
 
-int64_t cli_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const char *cli_time_text(int64_t ms, enum cli_time_form form, char out[CLI_TIME_MAX])
 {
     /* floor division: a time before 1970 still has its milliseconds in 0..999 */

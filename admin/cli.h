@@ -122,8 +122,6 @@ int cli_parse_duration_ms(const struct cli *c, const char *what, const char *s, 
 #define CLI_DURATION_MAX 48
 const char *cli_duration_text(uint64_t ms, char out[CLI_DURATION_MAX]);
 
-/* Wall-clock time now, in unix milliseconds (the unit of the store's health times). */
-int64_t cli_now_ms(void);
 /* How cli_time_text() writes a time, always in UTC. */
 enum cli_time_form {
     CLI_TIME_S,     /* 2025-01-02T03:04:05Z */

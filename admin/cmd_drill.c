@@ -12,6 +12,7 @@
 
 #include "admin/commands.h"
 #include "admin/health_view.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/xalloc.h"
 
@@ -85,7 +86,7 @@ static int change_begin(struct cli *c, struct change *ch)
     int rc = cli_tx_begin(c);
     if (rc)
         goto out;
-    ch->now_ms = cli_now_ms();
+    ch->now_ms = clock_wall_ms();
     if (ch->what && strncmp(ch->what, "region ", 7) == 0) {
         rc = store_region_find(c->st, ch->what + 7, &ch->region_id);
     } else if (ch->what) {
@@ -317,7 +318,7 @@ const struct cli_cmd cmd_drill_restore = {
 static int fill_drills(struct cli *c, struct cli_table *t)
 {
     struct hview v;
-    int rc = hview_load(c->st, 0, cli_now_ms(), &v);
+    int rc = hview_load(c->st, 0, clock_wall_ms(), &v);
     for (size_t i = 0; rc == 0 && i < v.ndrills; i++) {
         const struct hview_drill *d = &v.drills[i];
         char started[CLI_TIME_MAX], until[CLI_TIME_MAX] = "-";

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "admin/commands.h"
+#include "common/clock.h"
 #include "common/dname.h"
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -293,7 +294,7 @@ static int explain(struct cli *c)
     struct snap_health health = {0};
     int64_t generation;
     if (snap_health_load(c->st, &health, &generation) == 0)
-        snap_health_apply(x.s, &health, (int64_t)time(NULL) * 1000, false);
+        snap_health_apply(x.s, &health, clock_wall_ms(), false);
     snap_health_fini(&health);
     dname_wire_from_key(key, wire, &len);
     snap_lookup(x.s, wire, len, x.family == 4 ? TYPE_A : TYPE_AAAA, &res);

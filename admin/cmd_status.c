@@ -9,6 +9,7 @@
 
 #include "admin/commands.h"
 #include "admin/health_view.h"
+#include "common/clock.h"
 #include "common/xalloc.h"
 
 /* events without --since: the last hour */
@@ -126,7 +127,7 @@ static int status(struct cli *c)
         goto out;
     if ((rc = store_read_begin(c->st)) ||
         (c->nargs > 0 && (rc = store_pool_find(c->st, c->args[0], &pool_id))) ||
-        (rc = hview_load(c->st, pool_id, cli_now_ms(), &v))) {
+        (rc = hview_load(c->st, pool_id, clock_wall_ms(), &v))) {
         rc = cli_store_fail(c, rc);
         goto out;
     }
@@ -181,7 +182,7 @@ static int fill_events(struct cli *c, struct cli_table *t)
     uint32_t since_s = EVENTS_SINCE_S;
     if (cli_opt(c, "since")) /* checked by events(): cannot fail */
         cli_parse_duration(c, "--since", cli_opt(c, "since"), 0, UINT32_MAX, &since_s);
-    return store_event_foreach(c->st, cli_now_ms() - (int64_t)since_s * 1000, table_event, t);
+    return store_event_foreach(c->st, clock_wall_ms() - (int64_t)since_s * 1000, table_event, t);
 }
 
 static int events(struct cli *c)

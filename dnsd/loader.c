@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "db/store.h"
@@ -18,14 +19,6 @@
 /* A reader on a WAL store is never blocked by writers; a short timeout covers
  * checkpoints and recovery, and the next poll tries again. */
 #define LOADER_BUSY_TIMEOUT_MS 200
-
-/* Unix time in ms: what health reports and drills are stamped with. */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t now_ms(void)
 {
@@ -190,7 +183,7 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
     /* a new snapshot starts from the current health, before anyone reads it */
     if (l->rcu)
         snap_health_carry(*out, rcu_current(l->rcu));
-    snap_health_apply(*out, &l->health, wall_ms(), true);
+    snap_health_apply(*out, &l->health, clock_wall_ms(), true);
     return 0;
 }
 
@@ -265,7 +258,7 @@ static void *loader_main(void *arg)
             l->last_error[0] = '\0';
         }
         /* time alone moves health: reports age out, drills expire, drains step down */
-        snap_health_apply(rcu_current(l->rcu), &l->health, wall_ms(), true);
+        snap_health_apply(rcu_current(l->rcu), &l->health, clock_wall_ms(), true);
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "db/store.h"
@@ -21,13 +22,6 @@
 /* How far back recorded flips are read: the longest flap window (5 intervals of at
  * most a day) is far shorter; an hour keeps the read small and covers 12-minute checks. */
 #define HEALTH_FLIPS_LOOKBACK_MS (3600 * 1000)
-
-static int64_t wall_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- reading ------------------------------------------------------------------------ */
 
@@ -82,7 +76,7 @@ int snap_health_load(struct store *st, struct snap_health *h, int64_t *generatio
     struct snap_health fresh = {0};
     /* flips older than any flap window are no use: a day covers every interval */
     const struct store_health_fns fns = {on_health, on_drill, on_drain, on_flip,
-                                         wall_now_ms() - HEALTH_FLIPS_LOOKBACK_MS};
+                                         clock_wall_ms() - HEALTH_FLIPS_LOOKBACK_MS};
     int rc = store_health_read(st, &fns, &fresh, generation);
     if (rc) {
         snap_health_fini(&fresh);

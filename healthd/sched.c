@@ -10,19 +10,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "healthd/internal.h"
 #include "healthd/writer.h"
 
 #define NS_PER_MS 1000000ull
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- schedule lag --------------------------------------------------------------------------- */
 
@@ -236,7 +230,7 @@ void sched__verdict(struct check *c, bool ok, const char *reason)
     const struct probe_cfg *cfg = c->cfg;
     assert(!c->has_verdict); /* the probe kinds give one verdict per probe */
     c->has_verdict = true;
-    int64_t rtt_us = (int64_t)((uv_hrtime() - c->started_ns) / 1000), now_ms = wall_ms();
+    int64_t rtt_us = (int64_t)((uv_hrtime() - c->started_ns) / 1000), now_ms = clock_wall_ms();
     snprintf(c->reason, sizeof c->reason, "%s", reason);
     struct hyst_change ch = {0};
     enum hyst_state before = c->hy.state;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -38,13 +39,6 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void writer_checks_free(struct writer_checks *set)
@@ -412,8 +406,8 @@ static int flush(struct writer *w, bool with_samples, bool is_final)
     while (*w->pending_tail)
         w->pending_tail = &(*w->pending_tail)->next;
     int ended = 0;
-    if ((rc = store_vantage_seen(w->st, w->vantage, wall_ms())) ||
-        (rc = store_drill_expire(w->st, wall_ms(), w->vantage, &ended)))
+    if ((rc = store_vantage_seen(w->st, w->vantage, clock_wall_ms())) ||
+        (rc = store_drill_expire(w->st, clock_wall_ms(), w->vantage, &ended)))
         goto out;
     if (ended)
         log_info("%d drill%s ran out of time and ended", ended, ended == 1 ? "" : "s");
@@ -474,7 +468,7 @@ out:
 
 static void prune(struct writer *w)
 {
-    int rc = w->st ? store_rtt_prune(w->st, wall_ms() - WRITER_RTT_KEEP_MS) : GTM_ESTORE;
+    int rc = w->st ? store_rtt_prune(w->st, clock_wall_ms() - WRITER_RTT_KEEP_MS) : GTM_ESTORE;
     if (rc)
         log_debug("store %s: RTT samples not pruned now (%s); next time", w->path,
                   w->st ? store_errmsg(w->st) : "not open");

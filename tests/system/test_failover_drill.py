@@ -71,6 +71,19 @@ def test_drill_endpoint_and_restore(stack):
     assert s.events()[-1] == (f"web/{EU1}", "drill", "down (drill)", "up", "drill restored")
 
 
+def test_explain_sees_a_drill_at_once(stack):
+    """gtmctl explain applies drills as gtm-dnsd does, from the moment the drill
+    command returns (it read the clock in whole seconds, so a drill started within the
+    current second had not begun for it yet)."""
+    s = stack()
+    t0 = drill(s, "fail", "eu")
+    out = s.g.run("explain", GEO, "A", "--client", "127.0.0.1").stdout
+    assert f"drop {EU1} (eu): down (drill)" in out, out
+    assert f"drop {EU2} (eu): down (drill)" in out, out
+    assert f"answer (TTL {DEGRADED}):\n  {GEO} {DEGRADED} IN A {US1}" in out, out
+    assert s.first_change(GEO, ans(EU1, EU2), t0)[1] == ans(US1, ttl=DEGRADED)
+
+
 def test_drill_for_ends_by_itself(stack):
     s = stack()
     t0 = drill(s, "fail", "eu", "--for", "2s")
