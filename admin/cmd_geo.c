@@ -198,7 +198,11 @@ const struct cli_cmd cmd_geo_map = {
     .help = "KEY is " KEY_FORMS " for everyone else.\n"
             "A client takes its most specific key: the longest CIDR block holding it, then\n"
             "its subdivision, country, continent, '*'. The first listed region with a\n"
-            "healthy endpoint answers. Mapping a key again replaces its regions.\n"
+            "healthy endpoint answers; when none can, the policy's --fallback decides (the\n"
+            "listed regions are where the key's clients may go: list a second region to\n"
+            "fail over to it). An entry none of whose regions has an endpoint in a\n"
+            "policy's pool counts as unmapped there ('*', else every region by name).\n"
+            "Mapping a key again replaces its regions.\n"
             "Example: gtmctl geo map DE eu-central,eu-west",
     .min_args = 2,
     .max_args = 2,

@@ -95,8 +95,8 @@ static void lint_policy_regions(struct lint *l, const struct snap *s, const stru
         if (with == 0)
             report(l, true,
                    "policy %s: none of the regions geo map %s lists has an endpoint "
-                   "in pool %s; its clients are answered from any region of the pool, "
-                   "by name, as if unmapped",
+                   "in pool %s; its clients are answered as if unmapped (the '*' entry, "
+                   "else any region of the pool by name)",
                    p->name, key, p->pool->name);
     }
 }

@@ -181,55 +181,102 @@ static enum region_verdict try_region(struct pol_run *r, uint16_t region)
     return REGION_CHOSEN;
 }
 
-/* Tries the regions in order; returns whether one was chosen, and notes in
- * r->family_only whether every region with endpoints lacked the family (rather than
- * being down). */
-static bool try_regions(struct pol_run *r, const uint16_t *list, size_t n, bool *any_endpoints)
+/* What the regions tried for a client said. */
+struct region_tally {
+    bool any_endpoints; /* one had endpoints in the pool */
+    bool down;          /* one was down (not merely without the family) */
+};
+
+static bool listed(const struct geo_rlist *lists, size_t nlists, uint16_t region)
 {
-    bool down = false;
-    *any_endpoints = false;
-    for (size_t i = 0; i < n; i++) {
-        enum region_verdict v = try_region(r, list ? list[i] : (uint16_t)i);
-        if (v == REGION_CHOSEN)
-            return true;
-        down |= v == REGION_DOWN;
-        *any_endpoints |= v != REGION_EMPTY;
-    }
-    r->family_only = *any_endpoints && !down;
+    for (size_t l = 0; l < nlists; l++)
+        for (uint16_t i = 0; i < lists[l].n; i++)
+            if (lists[l].regions[i] == region)
+                return true;
     return false;
 }
 
+/* Tries the regions of list in order (NULL: every region of the pool, by name), but
+ * those of the lists tried before; returns whether one was chosen. */
+static bool try_regions(struct pol_run *r, const uint16_t *list, size_t n,
+                        const struct geo_rlist *tried, size_t ntried, struct region_tally *t)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t region = list ? list[i] : (uint16_t)i;
+        if (listed(tried, ntried, region))
+            continue;
+        enum region_verdict v = try_region(r, region);
+        if (v == REGION_CHOSEN)
+            return true;
+        t->down |= v == REGION_DOWN;
+        t->any_endpoints |= v != REGION_EMPTY;
+    }
+    return false;
+}
+
+static void trace_list(struct pol_run *r, const char *what, struct geo_rlist rl, const char *tail)
+{
+    char list[512] = "";
+    for (uint16_t i = 0; i < rl.n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 r->s->regions[rl.regions[i]].name);
+    pol__trace(r, "  %s: %s%s", what, list, tail);
+}
+
+/* The client's list of regions, in order. When none of them can answer, nothing is
+ * healthy for this client (the policy's fallback decides: the list is where its
+ * clients may go), or, when they lack only the query's family, there is no answer
+ * (r->family_only: a dual-stack client then uses the other family from the right
+ * region). When the pool has no endpoint in any of them, the client is treated as
+ * unmapped: the regions of the geo map's '*' entry (mode geo), then every region of
+ * the pool by name. */
 void pol__select_region(struct pol_run *r, enum geo_mode mode)
 {
     const struct geo_classifier *c = r->s->geo ? r->s->geo->classifier : NULL;
     uint32_t id = GEO_RLIST_NONE;
     int depth = 0;
-    bool any;
+    struct region_tally t = {false, false};
+    struct geo_rlist tried[2];
+    size_t ntried = 0;
     if (c)
         id = geo_classify(c, mode, r->client->family, r->client->addr, &depth);
     r->scope = (uint8_t)depth;
     if (id != GEO_RLIST_NONE) {
         struct geo_rlist rl = geo_classifier_rlist(c, id);
-        if (r->tr) {
-            char list[512] = "";
-            for (uint16_t i = 0; i < rl.n; i++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                         r->s->regions[rl.regions[i]].name);
-            pol__trace(r, "  preference for this client: %s (same for the whole /%d)", list, depth);
-        }
-        if (try_regions(r, rl.regions, rl.n, &any))
+        char tail[48];
+        snprintf(tail, sizeof tail, " (same for the whole /%d)", depth);
+        if (r->tr)
+            trace_list(r, "preference for this client", rl, tail);
+        if (try_regions(r, rl.regions, rl.n, NULL, 0, &t))
             return;
-        if (any) {
+        if (t.any_endpoints) {
+            r->family_only = !t.down;
             r->n = 0;
             return;
         }
-        pol__trace(r, "  the pool has no endpoint in any of these regions: every region of "
-                      "the pool, by name");
+        tried[ntried++] = rl;
+        struct geo_rlist star = r->s->geo_star;
+        bool same =
+            star.n == rl.n && memcmp(star.regions, rl.regions, star.n * sizeof *star.regions) == 0;
+        if (mode == GEO_MODE_GEO && star.n && !same) {
+            if (r->tr)
+                trace_list(r,
+                           "the pool has no endpoint in any of these regions: as if "
+                           "unmapped, the geo map's '*' entry",
+                           star, "");
+            if (try_regions(r, star.regions, star.n, tried, ntried, &t))
+                return;
+            tried[ntried++] = star;
+        }
+        pol__trace(r, "  the pool has no endpoint in any of these regions: every other "
+                      "region of the pool, by name");
     } else {
         pol__trace(r, "  no mapping for this client: every region of the pool, by name");
     }
-    if (!try_regions(r, NULL, r->s->nregions, &any))
-        r->n = 0;
+    if (try_regions(r, NULL, r->s->nregions, tried, ntried, &t))
+        return;
+    r->family_only = t.any_endpoints && !t.down;
+    r->n = 0;
 }
 
 /* ---- spreading ------------------------------------------------------------------------ */
@@ -375,6 +422,9 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
                    "dual-stack clients use the other family from the right region",
                    family_name(family));
     } else if (has_family && r.n == 0) {
+        if (p->mode == POL_GEO)
+            pol__trace(&r, "(the regions of the client's geo map entry are where it may go: "
+                           "list more there to fail over to them)");
         switch (p->fallback) {
         case POL_FALLBACK_FAIL_OPEN:
             pol__trace(&r, "nothing healthy: fail-open, as if every endpoint were up");

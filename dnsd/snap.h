@@ -115,6 +115,9 @@ struct snap {
     /* what the classifier was built from (its geo map and latency table), for
      * explanations; db is NULL here */
     struct geo_inputs geo_in;
+    /* the regions of the geo map's '*' entry (n 0: none): where a client of mode geo
+     * goes next when none of its own entry's regions can answer */
+    struct geo_rlist geo_star;
 };
 
 /* ---- compiling (dnsd/snap_compile.c) ------------------------------------------------ */

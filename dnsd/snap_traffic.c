@@ -419,6 +419,9 @@ int snap__traffic_finish(struct build *b)
                              t->nlatency * sizeof *t->latency),
         .nlatency = t->nlatency,
     };
+    for (size_t i = 0; i < t->nmap; i++)
+        if (t->map[i].key.kind == GEO_KEY_DEFAULT)
+            s->geo_star = (struct geo_rlist){(uint16_t)t->map[i].nregions, t->map[i].regions};
     int rc = build_policies(b, pools, modes);
     if (rc == 0 && s->npolicies)
         rc = attach_classifier(b, modes);

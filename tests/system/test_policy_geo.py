@@ -132,6 +132,23 @@ def test_default_entry_and_unmapped_client(world, world_mmdb, dnsd):
                scope=22)
 
 
+def test_entry_whose_regions_have_no_endpoint_is_as_if_unmapped(world, world_mmdb, dnsd):
+    """A map entry naming only regions where the pool has no endpoint (geo lint says so)
+    sends its clients where an unmapped client goes: the '*' entry (us-east), not the
+    pool's first region by name (ap-northeast)."""
+    g = world
+    g.run("region", "add", "af-south", "--lat", "-33.9", "--lon", "18.4")
+    g.run("geo", "map", "AF", "af-south")
+    srv = serve(dnsd, g, world_mmdb)
+    with Client(srv, source="127.0.8.1") as c:  # ZA, in AF
+        expect(c, query(GEO), answer=[addr_rr(GEO, WEB_V4["us-east"])])
+        out = g.run("explain", GEO, "A", "--client", "127.0.8.1", "--geoip", world_mmdb).stdout
+        assert "as if unmapped, the geo map's '*' entry: us-east" in out, out
+        # without '*': every region of the pool by name, as for an unmapped client
+        change(srv, g, "geo", "unmap", "*")
+        expect(c, query(GEO), answer=[addr_rr(GEO, WEB_V4["ap-northeast"])])
+
+
 def test_subdivision_beats_country_beats_continent(world, world_mmdb, dnsd):
     g = world
     g.run("geo", "map", "GB-SCT", "lab")

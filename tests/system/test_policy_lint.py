@@ -57,8 +57,8 @@ def no_endpoint(key, region):
 
 def dead_entry(key):
     return (f"error: policy {GEO}: none of the regions geo map {key} lists has an endpoint in "
-            f"pool web; its clients are answered from any region of the pool, by name, "
-            f"as if unmapped")
+            f"pool web; its clients are answered as if unmapped (the '*' entry, else any "
+            f"region of the pool by name)")
 
 
 def overlap(outer, inner):
