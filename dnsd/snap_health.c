@@ -204,8 +204,13 @@ void snap_health_apply(struct snap *s, const struct snap_health *h, int64_t now_
     for (size_t k = 0; k < nchanges; k++) {
         const struct change *c = &changes[k];
         const struct pol_endpoint *e = &s->eps[c->ep];
-        log_info("endpoint %s (%s): %s -> %s (%zu report%s)", e->target, s->regions[e->region].name,
-                 state_name(c->old), state_name(c->st), c->reports, c->reports == 1 ? "" : "s");
+        const char *pool = "?";
+        for (size_t p = 0; p < s->npools; p++)
+            if (e >= s->pools[p].eps && e < s->pools[p].eps + s->pools[p].neps)
+                pool = s->pools[p].name;
+        log_info("endpoint %s/%s (%s): %s -> %s (%zu report%s)", pool, e->target,
+                 s->regions[e->region].name, state_name(c->old), state_name(c->st), c->reports,
+                 c->reports == 1 ? "" : "s");
     }
     for (size_t k = 0; k < ndrained; k++)
         log_info("region %s: weights at %u%% (drain)", s->regions[drained[k]].name,

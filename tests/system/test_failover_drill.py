@@ -132,8 +132,8 @@ def test_drill_of_the_only_region(stack):
 
     mark = len(s.srv.log())
     drill(s, "fail", "dr")
-    s.srv.daemon.wait_log(r"endpoint 127\.0\.9\.1 \(dr\): up -> down \(drill\)", start=mark,
-                          timeout=MOVE_S)
+    s.srv.daemon.wait_log(r"endpoint backup/127\.0\.9\.1 \(dr\): up -> down \(drill\)",
+                          start=mark, timeout=MOVE_S)
     # nothing healthy in the fallback pool either: fail-open there
     expect(s.client, query(FB, edns=False), answer=[rr(FB, DR1, DEGRADED)])
 

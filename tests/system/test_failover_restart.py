@@ -57,8 +57,8 @@ def test_dnsd_restarted_starts_from_stored_states(stack, dnsd):
     expect(s.client, query(ALL, edns=False), answer=[rr(ALL, EU1, DEGRADED),
                                                      rr(ALL, EU2, DEGRADED)])
     log = s.srv.log()
-    assert f"endpoint {US1} (us): unknown -> down (1 report)" in log
-    assert log.index(f"endpoint {US1} (us): unknown -> down") < log.index(" ready: ")
+    assert f"endpoint web/{US1} (us): unknown -> down (1 report)" in log
+    assert log.index(f"endpoint web/{US1} (us): unknown -> down") < log.index(" ready: ")
     # gtm-healthd stopped as well: its last reports still count (3 intervals)
     assert s.hd.stop() == 0
     assert restart_dnsd(s, dnsd) < 2.5
