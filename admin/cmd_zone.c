@@ -156,6 +156,20 @@ static int count_rr(void *arg, const struct store_rr *rr)
     return 0;
 }
 
+struct zone_policies {
+    int64_t zone_id;
+    long n;
+    char first_buf[DNAME_KEY_MAX];
+};
+
+static int count_policy(void *arg, const struct store_policy *p)
+{
+    struct zone_policies *zp = arg;
+    if (p->zone_id == zp->zone_id && zp->n++ == 0)
+        snprintf(zp->first_buf, sizeof zp->first_buf, "%s", p->name);
+    return 0;
+}
+
 static int zone_rm(struct cli *c)
 {
     char zone[DNAME_KEY_MAX];
@@ -165,24 +179,43 @@ static int zone_rm(struct cli *c)
     int rc = cli_parse_name(c, "ZONE", c->args[0], zone);
     if (rc || (rc = cli_zone_begin(c, zone, &zone_id, &serial)))
         return rc;
-    if ((rc = store_rr_foreach(c->st, zone_id, NULL, count_rr, &records)))
+    struct zone_policies zp = {.zone_id = zone_id};
+    if ((rc = store_rr_foreach(c->st, zone_id, NULL, count_rr, &records)) ||
+        (rc = store_policy_foreach(c->st, count_policy, &zp)))
         return cli_store_fail(c, rc);
-    char *before = xasprintf("zone %s: serial %u, %ld records", zone, serial, records);
+    if (zp.n && !cli_opt(c, "with-policies"))
+        return cli_fail(c,
+                        "zone %s has %ld managed name%s (%s%s): removing the zone would remove "
+                        "their policies too; remove them first (gtmctl policy rm NAME), or "
+                        "pass --with-policies",
+                        zone, zp.n, zp.n == 1 ? "" : "s", zp.first_buf, zp.n > 1 ? ", ..." : "");
+    char *before =
+        xasprintf("zone %s: serial %u, %ld records, %ld policies", zone, serial, records, zp.n);
     if ((rc = store_zone_rm(c->st, zone_id)) == 0 && (rc = cli_audit(c, zone, before, "")) == 0)
         rc = store_tx_end(c->st, true);
     free(before);
     if (rc)
         return cli_store_fail(c, rc);
-    printf("zone %s removed (%ld records)\n", zone, records);
+    printf("zone %s removed (%ld records, %ld polic%s)\n", zone, records, zp.n,
+           zp.n == 1 ? "y" : "ies");
     return CLI_EXIT_OK;
 }
 
+static const struct cli_opt zone_rm_opts[] = {
+    {"with-policies", NULL, "remove the policies of the zone's managed names too", false},
+    {NULL, NULL, NULL, false},
+};
+
 const struct cli_cmd cmd_zone_rm = {
     .name = "zone rm",
-    .synopsis = "ZONE",
+    .synopsis = "ZONE [--with-policies]",
     .summary = "remove a zone and all its records",
+    .help = "A zone with managed names is removed only with --with-policies: their\n"
+            "policies go with it (gtmctl zone import replaces a zone's records and keeps\n"
+            "its policies).",
     .min_args = 1,
     .max_args = 1,
+    .opts = zone_rm_opts,
     .run = zone_rm,
 };
 

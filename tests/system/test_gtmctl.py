@@ -699,11 +699,11 @@ def test_audit_of_import_and_zone_rm(tmp_path, gtmctl):
     write(src, "$TTL 300\n@ SOA ns1 h 2099010100 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.2\n")
     gtmctl.run("zone", "import", "z.test", src)
     p = gtmctl.run("zone", "rm", "z.test")
-    assert p.stdout == "zone z.test. removed (3 records)\n"
+    assert p.stdout == "zone z.test. removed (3 records, 0 policies)\n"
     db, f = shell_quote(str(gtmctl.db)), shell_quote(str(src))
     assert audit_text(gtmctl, "z.test") == (
         f"TIME  tester  z.test.  gtmctl --db {db} zone rm z.test\n"
-        f"    - zone z.test.: serial 2099010100, 3 records\n"
+        f"    - zone z.test.: serial 2099010100, 3 records, 0 policies\n"
         f"TIME  tester  z.test.  gtmctl --db {db} zone import z.test {f}\n"
         f"    - serial 3, 3 records\n"
         f"    + 3 records from {src} (+2 -2)\n"
@@ -712,6 +712,24 @@ def test_audit_of_import_and_zone_rm(tmp_path, gtmctl):
         f"    + 3 records from {src} (+3 -0)\n")
     p = gtmctl.run("zone", "rm", "z.test", rc=1)
     assert p.stderr == "gtmctl: zone rm: no zone z.test. in the store\n"
+
+
+def test_zone_rm_keeps_managed_names_unless_told(tmp_path, gtmctl):
+    """A zone with managed names is not removed with their policies unless asked:
+    nothing changes, and the error says how (zone import keeps policies)."""
+    gtmctl.run("zone", "add", "z.test", "--ns", "ns1.example.net")
+    gtmctl.run("region", "add", "eu")
+    gtmctl.run("pool", "add", "web")
+    gtmctl.run("endpoint", "add", "web", "192.0.2.10", "--region", "eu")
+    gtmctl.run("policy", "set", "www.z.test", "--pool", "web", "--mode", "all")
+    p = gtmctl.run("zone", "rm", "z.test", rc=1)
+    assert p.stderr == ("gtmctl: zone rm: zone z.test. has 1 managed name (www.z.test.): "
+                        "removing the zone would remove their policies too; remove them first "
+                        "(gtmctl policy rm NAME), or pass --with-policies\n")
+    assert "www.z.test." in gtmctl.run("policy", "list").stdout
+    p = gtmctl.run("zone", "rm", "z.test", "--with-policies")
+    assert p.stdout == "zone z.test. removed (2 records, 1 policy)\n"
+    assert "www.z.test." not in gtmctl.run("policy", "list").stdout
 
 
 def test_audit_of_soa_replacement_shows_the_old_soa(gtmctl, day):
