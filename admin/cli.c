@@ -414,6 +414,15 @@ int cli_tx_commit(struct cli *c, const char *zone, const char *before, const cha
     return rc;
 }
 
+int cli_tx_commit_rm(struct cli *c, int rc, const char *what)
+{
+    if (rc)
+        return cli_store_fail(c, rc);
+    if ((rc = cli_tx_commit(c, NULL, what, "")) == 0)
+        printf("removed %s\n", what);
+    return rc;
+}
+
 int cli_zone_begin(struct cli *c, const char *zone, int64_t *zone_id, uint32_t *serial_before)
 {
     int rc = cli_tx_begin(c);

@@ -160,6 +160,10 @@ int cli_audit(struct cli *c, const char *zone, const char *before, const char *a
 int cli_tx_begin(struct cli *c);
 /* Finishes it: writes the audit row (zone may be NULL) and commits. 0 or an exit status. */
 int cli_tx_commit(struct cli *c, const char *zone, const char *before, const char *after);
+/* Finishes a store-wide removal whose store call returned rc: reports a failure, or
+ * audits what went (before: what, after: nothing), commits and prints "removed WHAT".
+ * 0 or an exit status. */
+int cli_tx_commit_rm(struct cli *c, int rc, const char *what);
 
 /* Starts a change to a zone: opens the store for writing, begins the transaction,
  * finds the zone (*zone_id) and its serial (*serial_before). Returns 0 or an exit

@@ -193,6 +193,19 @@ const struct cli_cmd cmd_endpoint_add = {
 
 /* ---- endpoint set --------------------------------------------------------------- */
 
+/* Finds target in pool into *e (in the open transaction). 0, or an exit status,
+ * reported. */
+static int find_endpoint(struct cli *c, const char *pool, const char *target,
+                         struct store_endpoint *e)
+{
+    int64_t pool_id = 0;
+    int rc = store_pool_find(c->st, pool, &pool_id);
+    if (rc == 0 && (rc = store_endpoint_get(c->st, pool_id, target, e)) == GTM_ENOTFOUND)
+        return cli_fail(c, "pool %s has no endpoint %s (gtmctl endpoint list %s shows them)", pool,
+                        target, pool);
+    return rc ? cli_store_fail(c, rc) : 0;
+}
+
 /* "weight 100 -> 50, enabled yes -> no": what changed from old to e. */
 static char *endpoint_changes(const struct store_endpoint *old, const struct store_endpoint *e)
 {
@@ -212,7 +225,6 @@ static int endpoint_set(struct cli *c)
     struct cli_target t;
     struct store_endpoint e = {0}, old;
     char *before = NULL, *after = NULL, *changes = NULL;
-    int64_t pool_id = 0;
     int given = 0;
     int rc = cli_parse_ident(c, "POOL", c->args[0]);
     /* parse into a scratch copy first: every value is checked before the store opens */
@@ -222,18 +234,8 @@ static int endpoint_set(struct cli *c)
         rc = cli_usage_error(c, "nothing to change: give --weight, --priority or --enabled");
         goto out;
     }
-    if ((rc = cli_tx_begin(c)))
+    if ((rc = cli_tx_begin(c)) || (rc = find_endpoint(c, c->args[0], t.text, &e)))
         goto out;
-    if ((rc = store_pool_find(c->st, c->args[0], &pool_id)) == 0 &&
-        (rc = store_endpoint_get(c->st, pool_id, t.text, &e)) == GTM_ENOTFOUND) {
-        rc = cli_fail(c, "pool %s has no endpoint %s (gtmctl endpoint list %s shows them)",
-                      c->args[0], t.text, c->args[0]);
-        goto out;
-    }
-    if (rc) {
-        rc = cli_store_fail(c, rc);
-        goto out;
-    }
     old = e;
     parse_settings(c, &e, NULL); /* checked above: cannot fail */
     before = endpoint_summary(&old);
@@ -268,6 +270,84 @@ const struct cli_cmd cmd_endpoint_set = {
     .max_args = 2,
     .opts = endpoint_opts + 1,
     .run = endpoint_set,
+};
+
+/* ---- pool rm and endpoint rm ---------------------------------------------------- */
+
+static int count_endpoint(void *arg, const struct store_endpoint *e)
+{
+    (void)e;
+    (*(long *)arg)++;
+    return 0;
+}
+
+static int pool_rm(struct cli *c)
+{
+    const char *pool = c->args[0];
+    char user[DNAME_KEY_MAX], *before = NULL;
+    int64_t id = 0;
+    int rc = cli_parse_ident(c, "POOL", pool);
+    if (rc || (rc = cli_tx_begin(c)))
+        goto out;
+    if ((rc = store_pool_find(c->st, pool, &id)) ||
+        (rc = store_pool_user(c->st, id, user, sizeof user))) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    if (user[0]) {
+        rc = cli_fail(c,
+                      "pool %s is used by the policy of %s (gtmctl policy list shows which "
+                      "use it): point them at another pool or remove them first",
+                      pool, user);
+        goto out;
+    }
+    long n = 0; /* its endpoints, for the audit and the output */
+    if ((rc = store_endpoint_foreach(c->st, id, count_endpoint, &n)) == 0)
+        rc = store_pool_rm(c->st, id);
+    before = xasprintf("pool %s, %ld endpoint%s", pool, n, n == 1 ? "" : "s");
+    rc = cli_tx_commit_rm(c, rc, before);
+out:
+    free(before);
+    return rc;
+}
+
+const struct cli_cmd cmd_pool_rm = {
+    .name = "pool rm",
+    .synopsis = "POOL",
+    .summary = "remove a pool no policy uses, with its endpoints",
+    .help = "Its endpoints go with it, with their checks and health; the events keep\n"
+            "their history. A pool a policy answers from or falls back to is refused.",
+    .min_args = 1,
+    .max_args = 1,
+    .run = pool_rm,
+};
+
+static int endpoint_rm(struct cli *c)
+{
+    struct cli_target t;
+    struct store_endpoint e = {0};
+    char *before = NULL;
+    int rc = cli_parse_ident(c, "POOL", c->args[0]);
+    if (rc || (rc = cli_parse_target(c, c->args[1], &t)) || (rc = cli_tx_begin(c)) ||
+        (rc = find_endpoint(c, c->args[0], t.text, &e)))
+        goto out;
+    before = endpoint_summary(&e);
+    rc = cli_tx_commit_rm(c, store_endpoint_rm(c->st, e.id), before);
+out:
+    free(before);
+    return rc;
+}
+
+const struct cli_cmd cmd_endpoint_rm = {
+    .name = "endpoint rm",
+    .synopsis = "POOL TARGET",
+    .summary = "remove an endpoint from a pool",
+    .help = "TARGET is written as for gtmctl endpoint add. Its check, health and drills go\n"
+            "with it; the events keep its history. To take it out of the answers for a\n"
+            "while instead: gtmctl endpoint set POOL TARGET --enabled no.",
+    .min_args = 2,
+    .max_args = 2,
+    .run = endpoint_rm,
 };
 
 /* ---- endpoint list -------------------------------------------------------------- */

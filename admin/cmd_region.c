@@ -75,6 +75,46 @@ const struct cli_cmd cmd_region_add = {
     .run = region_add,
 };
 
+/* ---- region rm ------------------------------------------------------------------ */
+
+static int region_rm(struct cli *c)
+{
+    const char *region = c->args[0];
+    char user[2 * DNAME_KEY_MAX], *before = NULL;
+    int64_t id = 0;
+    int rc = cli_parse_ident(c, "REGION", region);
+    if (rc || (rc = cli_tx_begin(c)))
+        goto out;
+    if ((rc = store_region_find(c->st, region, &id)) ||
+        (rc = store_region_user(c->st, id, user, sizeof user))) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    if (user[0]) {
+        rc = cli_fail(c,
+                      "region %s is still in use (%s, maybe more): move or remove its "
+                      "endpoints and take it out of the geo map and the latency table first",
+                      region, user);
+        goto out;
+    }
+    before = xasprintf("region %s", region);
+    rc = cli_tx_commit_rm(c, store_region_rm(c->st, id), before);
+out:
+    free(before);
+    return rc;
+}
+
+const struct cli_cmd cmd_region_rm = {
+    .name = "region rm",
+    .synopsis = "REGION",
+    .summary = "remove a region nothing uses",
+    .help = "Refused while an endpoint lives in it or the geo map or the latency table\n"
+            "names it (the error says which). Its drills and drains go with it.",
+    .min_args = 1,
+    .max_args = 1,
+    .run = region_rm,
+};
+
 /* ---- region list ---------------------------------------------------------------- */
 
 static int table_region(void *arg, const struct store_region *r)

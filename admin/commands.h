@@ -10,9 +10,9 @@ extern const struct cli_cmd cmd_zone_add, cmd_zone_list, cmd_zone_rm, cmd_zone_i
     cmd_zone_export;
 extern const struct cli_cmd cmd_record_add, cmd_record_rm, cmd_record_list;
 extern const struct cli_cmd cmd_audit;
-extern const struct cli_cmd cmd_region_add, cmd_region_list;
-extern const struct cli_cmd cmd_pool_add, cmd_pool_list, cmd_endpoint_add, cmd_endpoint_set,
-    cmd_endpoint_list;
+extern const struct cli_cmd cmd_region_add, cmd_region_list, cmd_region_rm;
+extern const struct cli_cmd cmd_pool_add, cmd_pool_list, cmd_pool_rm, cmd_endpoint_add,
+    cmd_endpoint_set, cmd_endpoint_list, cmd_endpoint_rm;
 extern const struct cli_cmd cmd_policy_set, cmd_policy_list, cmd_policy_rm;
 extern const struct cli_cmd cmd_geo_map, cmd_geo_unmap, cmd_geo_list, cmd_latency_set,
     cmd_latency_import, cmd_latency_list, cmd_geo_lint;

@@ -38,6 +38,12 @@ int store__failf(struct store *st, int rc, const char *fmt, ...)
 int store__prepare(struct store *st, const char *sql, sqlite3_stmt **stmt);
 /* Runs a statement that returns no rows (bound already) and finalizes it. */
 int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what);
+/* Runs sql with ?1 = id, which returns no rows. */
+int store__exec_id(struct store *st, const char *sql, int64_t id, const char *what);
+/* The text of the first row's first column of sql (with ?1 = id) into out; "" when
+ * there is no row. */
+int store__first_text(struct store *st, const char *sql, int64_t id, char *out, size_t outlen,
+                      const char *what);
 /* Steps stmt (prepared and bound), calling row(stmt, ctx) for each row until it returns
  * non-zero (returned); finalizes stmt. what names the query in errors. */
 typedef int (*store__row_fn)(sqlite3_stmt *stmt, void *ctx);

@@ -66,6 +66,34 @@ int store__step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
     return rc;
 }
 
+int store__exec_id(struct store *st, const char *sql, int64_t id, const char *what)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st, sql, &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, id);
+    return store__step_done(st, stmt, what);
+}
+
+int store__first_text(struct store *st, const char *sql, int64_t id, char *out, size_t outlen,
+                      const char *what)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st, sql, &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, id);
+    int src = sqlite3_step(stmt);
+    out[0] = '\0';
+    if (src == SQLITE_ROW)
+        snprintf(out, outlen, "%s", store__text(stmt, 0));
+    else if (src != SQLITE_DONE)
+        rc = store__fail(st, src, what);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int store__each_row(struct store *st, sqlite3_stmt *stmt, store__row_fn row, void *ctx,
                     const char *what)
 {

@@ -203,10 +203,19 @@ int store_region_add(struct store *st, const struct store_region *r, int64_t *id
 int store_region_find(struct store *st, const char *name, int64_t *id_out);
 /* Calls fn for every region, by name. */
 int store_region_foreach(struct store *st, store_region_fn fn, void *arg);
+/* What keeps region id in use, as text ("endpoint web/192.0.2.1", "geo map DE",
+ * "latency EU"), or "" when nothing does. */
+int store_region_user(struct store *st, int64_t id, char *out, size_t outlen);
+/* Removes a region nothing uses (its drills and drains go with it). */
+int store_region_rm(struct store *st, int64_t id);
 
 int store_pool_add(struct store *st, const char *name, int64_t *id_out);
 int store_pool_find(struct store *st, const char *name, int64_t *id_out);
 int store_pool_foreach(struct store *st, store_pool_fn fn, void *arg);
+/* The first policy (by name) that answers from pool id or falls back to it, or "". */
+int store_pool_user(struct store *st, int64_t id, char *out, size_t outlen);
+/* Removes a pool no policy uses, with its endpoints and their checks and health. */
+int store_pool_rm(struct store *st, int64_t id);
 
 /* Adds e (id, names ignored) to its pool. GTM_EEXIST if the pool has that target. */
 int store_endpoint_add(struct store *st, const struct store_endpoint *e, int64_t *id_out);
@@ -216,6 +225,8 @@ int store_endpoint_get(struct store *st, int64_t pool_id, const char *target,
                        struct store_endpoint *out);
 /* Writes weight, priority and enabled of endpoint e->id. */
 int store_endpoint_update(struct store *st, const struct store_endpoint *e);
+/* Removes endpoint id with its check, health and drills (events keep its history). */
+int store_endpoint_rm(struct store *st, int64_t id);
 /* Calls fn for the endpoints of one pool (pool_id > 0) or all, by pool and target. */
 int store_endpoint_foreach(struct store *st, int64_t pool_id, store_endpoint_fn fn, void *arg);
 

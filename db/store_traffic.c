@@ -77,6 +77,22 @@ int store_region_foreach(struct store *st, store_region_fn fn, void *arg)
     return rc ? rc : store__each_row(st, stmt, region_row, &e, "listing regions");
 }
 
+int store_region_user(struct store *st, int64_t id, char *out, size_t outlen)
+{
+    return store__first_text(
+        st,
+        "SELECT 'endpoint ' || p.name || '/' || e.target FROM endpoints e "
+        " JOIN pools p ON p.id = e.pool_id WHERE e.region_id = ?1 "
+        "UNION ALL SELECT 'geo map ' || key FROM geo_map_regions WHERE region_id = ?1 "
+        "UNION ALL SELECT 'latency ' || key FROM latency WHERE region_id = ?1 LIMIT 1",
+        id, out, outlen, "finding what uses a region");
+}
+
+int store_region_rm(struct store *st, int64_t id)
+{
+    return store__exec_id(st, "DELETE FROM regions WHERE id = ?1", id, "removing a region");
+}
+
 /* ---- pools ---------------------------------------------------------------------- */
 
 int store_pool_add(struct store *st, const char *name, int64_t *id_out)
@@ -87,6 +103,19 @@ int store_pool_add(struct store *st, const char *name, int64_t *id_out)
 int store_pool_find(struct store *st, const char *name, int64_t *id_out)
 {
     return store__find_id(st, "SELECT id FROM pools WHERE name = ?1", name, id_out, "pool", "");
+}
+
+int store_pool_user(struct store *st, int64_t id, char *out, size_t outlen)
+{
+    return store__first_text(st,
+                             "SELECT name FROM policies WHERE pool_id = ?1 OR "
+                             "fallback_pool_id = ?1 ORDER BY name LIMIT 1",
+                             id, out, outlen, "finding what uses a pool");
+}
+
+int store_pool_rm(struct store *st, int64_t id)
+{
+    return store__exec_id(st, "DELETE FROM pools WHERE id = ?1", id, "removing a pool");
 }
 
 static int pool_row(sqlite3_stmt *stmt, void *ctx)
@@ -206,6 +235,11 @@ static int endpoint_row(sqlite3_stmt *stmt, void *ctx)
     struct store_endpoint ep;
     endpoint_of_row(stmt, &ep);
     return ((store_endpoint_fn)e->fn)(e->arg, &ep);
+}
+
+int store_endpoint_rm(struct store *st, int64_t id)
+{
+    return store__exec_id(st, "DELETE FROM endpoints WHERE id = ?1", id, "removing an endpoint");
 }
 
 int store_endpoint_foreach(struct store *st, int64_t pool_id, store_endpoint_fn fn, void *arg)

@@ -35,24 +35,14 @@ int store_zone_find(struct store *st, const char *name, int64_t *id_out)
                           " in the store");
 }
 
-static int exec_id(struct store *st, const char *sql, int64_t id, const char *what)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st, sql, &stmt);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(stmt, 1, id);
-    return store__step_done(st, stmt, what);
-}
-
 int store_zone_rm(struct store *st, int64_t id)
 {
-    return exec_id(st, "DELETE FROM zones WHERE id = ?1", id, "removing a zone");
+    return store__exec_id(st, "DELETE FROM zones WHERE id = ?1", id, "removing a zone");
 }
 
 int store_zone_clear(struct store *st, int64_t id)
 {
-    return exec_id(st, "DELETE FROM records WHERE zone_id = ?1", id, "clearing a zone");
+    return store__exec_id(st, "DELETE FROM records WHERE zone_id = ?1", id, "clearing a zone");
 }
 
 static uint32_t soa_serial_of(const void *wire, int len)

@@ -237,6 +237,57 @@ def test_endpoint_set(world):
               "no pool nopool")
 
 
+def test_endpoint_pool_and_region_rm(world):
+    """Removing what was added: an endpoint; a pool no policy uses, with its endpoints;
+    a region nothing uses. Each writes an audit row saying what went; what is still in
+    use is refused, naming a user, and nothing changes."""
+    g = world
+    g.run("policy", "set", "www.example.com", "--pool", "web", "--mode", "all",
+          "--fallback", "backup")
+    g.run("geo", "map", "DE", "lab")
+    lists = [("endpoint", "list"), ("pool", "list"), ("region", "list"), ("policy", "list")]
+    refused(g, [(["endpoint", "rm", "web"], "missing arguments"),
+                (["pool", "rm", "Web"],
+                 "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)")],
+            [(["endpoint", "rm", "web", "192.0.2.99"],
+              "pool web has no endpoint 192.0.2.99 (gtmctl endpoint list web shows them)"),
+             (["pool", "rm", "web"],
+              "pool web is used by the policy of www.example.com. (gtmctl policy list shows "
+              "which use it): point them at another pool or remove them first"),
+             (["pool", "rm", "backup"],
+              "pool backup is used by the policy of www.example.com. (gtmctl policy list "
+              "shows which use it): point them at another pool or remove them first"),
+             (["pool", "rm", "nopool"], "no pool nopool"),
+             (["region", "rm", "eu-west"],
+              "region eu-west is still in use (endpoint web/192.0.2.1, maybe more): move or "
+              "remove its endpoints and take it out of the geo map and the latency table "
+              "first"),
+             (["region", "rm", "noregion"], "no region noregion")], *lists)
+    p = g.run("endpoint", "rm", "web", "LB.example.net")
+    assert p.stdout == ("removed endpoint web lb.example.net.: CNAME, region lab, weight 100, "
+                        "priority 1, enabled no\n")
+    assert audit_last(g) == (
+        f"TIME  tester  -  {cmdline(g, 'endpoint', 'rm', 'web', 'LB.example.net')}\n"
+        "    - endpoint web lb.example.net.: CNAME, region lab, weight 100, priority 1, "
+        "enabled no\n")
+    assert [r[1] for r in table(g, "endpoint", "list", "web")[1:]] == ["192.0.2.1",
+                                                                       "2001:db8::1"]
+    # lab has no endpoint now, but the geo map names it
+    fails(g, ["region", "rm", "lab"], 1,
+          "region lab is still in use (geo map DE, maybe more): move or remove its endpoints "
+          "and take it out of the geo map and the latency table first")
+    g.run("geo", "unmap", "DE")
+    assert g.run("region", "rm", "lab").stdout == "removed region lab\n"
+    assert [r[0] for r in table(g, "region", "list")[1:]] == ["eu-west", "us-east"]
+    g.run("policy", "rm", "www.example.com")
+    assert g.run("pool", "rm", "web").stdout == "removed pool web, 2 endpoints\n"
+    assert audit_last(g) == f"TIME  tester  -  {cmdline(g, 'pool', 'rm', 'web')}\n" \
+                            "    - pool web, 2 endpoints\n"
+    assert table(g, "endpoint", "list") == [["POOL", "TARGET", "TYPE", "REGION", "WEIGHT",
+                                             "PRIORITY", "ENABLED"]]
+    assert g.run("region", "rm", "eu-west").stdout == "removed region eu-west\n"
+
+
 # ---- policies ---------------------------------------------------------------------------
 
 POLICY_HEADER = ["NAME", "ZONE", "POOL", "MODE", "TTL", "ANSWERS", "FALLBACK", "STICKY",
