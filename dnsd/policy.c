@@ -362,6 +362,25 @@ static void spread_sticky(struct pol_run *r, uint32_t want)
 
 /* ---- the pipeline ---------------------------------------------------------------------- */
 
+/* When the first candidate is an address, the answer is addresses, and a host name (a
+ * CNAME, which stands alone) cannot be among them: they are dropped, so that they do not
+ * take the places of addresses that --answers allows. */
+static void drop_names(struct pol_run *r)
+{
+    struct pol_scratch *sc = r->sc;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (sc->cand[i]->kind == POL_EP_NAME)
+            continue;
+        sc->cand[k] = sc->cand[i];
+        sc->weight[k] = sc->weight[i];
+        sc->score[k++] = sc->score[i];
+    }
+    if (k < r->n)
+        pol__trace(r, "  host names left out: an answer of addresses holds no CNAME");
+    r->n = k;
+}
+
 /* Steps 1-4 on one pool. Returns whether the pool has endpoints of the family. */
 static bool run(struct pol_run *r)
 {
@@ -380,7 +399,9 @@ static bool run(struct pol_run *r)
         else
             spread_random(r, want);
     }
-    r->n = want;
+    if (r->n && r->sc->cand[0]->kind != POL_EP_NAME)
+        drop_names(r);
+    r->n = r->n < r->p->answers ? r->n : r->p->answers;
     return true;
 }
 
@@ -395,8 +416,7 @@ static void answer_from(const struct pol_run *r, struct pol_decision *out)
         return;
     }
     for (uint32_t i = 0; i < r->n && out->n < POL_MAX_ANSWERS; i++)
-        if (sc->cand[i]->kind != POL_EP_NAME)
-            out->eps[out->n++] = sc->cand[i];
+        out->eps[out->n++] = sc->cand[i]; /* addresses only: run() dropped host names */
     if (out->n == 0)
         out->answer = POL_ANSWER_NODATA;
 }

@@ -92,6 +92,26 @@ def test_name_and_address_never_together(store, dnsd):
                answer=[rr(MIX, "CNAME", "lb.cdn.example.net.")])
 
 
+def test_host_name_takes_no_place_of_an_address(store, dnsd):
+    """Mode all, --answers 2, over 10.50.0.1 and lb.cdn.example.net (eu) and 10.50.0.2
+    (us): the answer is addresses (the first endpoint is one), so the host name, which
+    cannot stand beside them, leaves its place to the next address: both addresses."""
+    g = store
+    g.run("pool", "add", "mixall")
+    g.run("endpoint", "add", "mixall", "10.50.0.1", "--region", "eu")
+    g.run("endpoint", "add", "mixall", "lb.cdn.example.net", "--region", "eu")
+    g.run("endpoint", "add", "mixall", "10.50.0.2", "--region", "us")
+    name = "mixall.example.com."
+    g.run("policy", "set", name, "--pool", "mixall", "--mode", "all", "--answers", "2")
+    srv = serve(dnsd, g)
+    with Client(srv) as c:
+        expect(c, query(name, edns=False), answer=[rr(name, "A", "10.50.0.1"),
+                                                   rr(name, "A", "10.50.0.2")])
+        # AAAA: no address of that family, so the host name answers, alone
+        expect(c, query(name, "AAAA", edns=False),
+               answer=[rr(name, "CNAME", "lb.cdn.example.net.")])
+
+
 def test_drained_name_endpoint(store, world_mmdb, dnsd):
     g = store
     srv = serve(dnsd, g, world_mmdb)
