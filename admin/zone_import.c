@@ -98,10 +98,12 @@ static void unify_ttls(struct rr_list *l)
         }
         if (!mixed)
             continue;
+        char *type = ldns_rr_type2str((ldns_rr_type)first->rr.type);
         fprintf(stderr,
-                "gtmctl: zone import: warning: %s:%d: the records of %s type %u have "
-                "different TTLs; using %u (RFC 2181 section 5.2)\n",
-                first->file, first->line, first->owner, first->rr.type, first->rr.ttl_s);
+                "gtmctl: zone import: warning: %s:%d: the %s records of %s have different "
+                "TTLs; using %u (RFC 2181 section 5.2)\n",
+                first->file, first->line, type ? type : "?", first->owner, first->rr.ttl_s);
+        free(type);
         uint32_t ttl = first->rr.ttl_s;
         for (size_t j = i; j < end; j++)
             l->v[j].rr.ttl_s = ttl;

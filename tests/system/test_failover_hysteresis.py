@@ -39,7 +39,8 @@ def test_one_failed_probe_does_not_move_answers(stack):
             n += 1
             time.sleep(0.01)
         assert n > 50  # asked all along (every 10 ms, slower on a busy machine)
-        assert f"probe failed (HTTP 503), {failures} of 3 before down" in s.hd.log()
+        assert f"probe failed (HTTP 503, expected 200-399), {failures} of 3 before down" \
+            in s.hd.log()
     assert s.events() == events  # no flip at all
     assert s.states()[(US1, "test")] == "up"
 
@@ -49,7 +50,7 @@ def test_one_failed_probe_does_not_move_answers(stack):
     took, now = s.first_change(ALL, full, t0)
     assert now == ans(EU1, EU2, ttl=DEGRADED)
     assert 2.0 <= took < 4.0, f"fall 3 at 1 s: out after {took:.3f} s"
-    assert s.events()[-1] == (f"web/{US1}", "test", "up", "down", "HTTP 503")
+    assert s.events()[-1] == (f"web/{US1}", "test", "up", "down", "HTTP 503, expected 200-399")
 
     # rise 2: one good probe (then failing again) does not bring it back
     web.set(status=200, fail_next=0)

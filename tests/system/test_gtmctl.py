@@ -397,8 +397,8 @@ www 300 A 192.0.2.2
 """)
     p = gtmctl.run("zone", "import", "t.test", src)
     assert p.stderr == (
-        f"gtmctl: zone import: warning: {src}:6: the records of www.t.test. type 1 have "
-        "different TTLs; using 600 (RFC 2181 section 5.2)\n"
+        f"gtmctl: zone import: warning: {src}:6: the A records of www.t.test. have different "
+        "TTLs; using 600 (RFC 2181 section 5.2)\n"
         "gtmctl: zone import: warning: 1 duplicate records ignored\n")
     assert p.stdout == f"zone t.test. imported from {src}: 5 records (+5 -0), serial 7\n"
     assert body(export(gtmctl, "t.test")) == [

@@ -19,21 +19,22 @@ def test_http_status_in_and_out_of_range(hstore, healthd, backends):
     assert up["reason"] == "HTTP 200"
     web.set(status=503)
     down = hstore.wait_state(ep, "down")
-    assert down["reason"] == "HTTP 503"
+    assert down["reason"] == "HTTP 503, expected 200-299"
     # 3xx is outside 200-299 for this check
     web.set(status=200)
     hstore.wait_state(ep, "up")
     web.set(status=302)
-    assert hstore.wait_state(ep, "down")["reason"] == "HTTP 302"
+    assert hstore.wait_state(ep, "down")["reason"] == "HTTP 302, expected 200-299"
     assert hstore.events(ep) == [
         ("web/127.0.0.1", "test", "unknown", "up", "HTTP 200"),
-        ("web/127.0.0.1", "test", "up", "down", "HTTP 503"),
+        ("web/127.0.0.1", "test", "up", "down", "HTTP 503, expected 200-299"),
         ("web/127.0.0.1", "test", "down", "up", "HTTP 200"),
-        ("web/127.0.0.1", "test", "up", "down", "HTTP 302"),
+        ("web/127.0.0.1", "test", "up", "down", "HTTP 302, expected 200-299"),
     ]
     log = hd.log()
     assert "endpoint web/127.0.0.1: unknown -> up after 1 successful probe (HTTP 200)" in log
-    assert "endpoint web/127.0.0.1: up -> down after 1 failed probe (HTTP 503)" in log
+    assert ("endpoint web/127.0.0.1: up -> down after 1 failed probe (HTTP 503, expected "
+            "200-299)") in log
     # the default URL: the endpoint's address and the check's port
     assert set(web.hosts) == {f"127.0.0.1:{web.port}"}
 
