@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "admin/commands.h"
 #include "admin/rr.h"
@@ -40,6 +41,22 @@ static char *record_text(const char *name, const char *ttl, const char *type, in
     return s;
 }
 
+/* NAME written as a full name without its final dot ("www.example.com" in the zone
+ * example.com.) is relative, as in a zone file, and lands at www.example.com.example.com.:
+ * say so, since it is rarely what was meant. */
+static void warn_zone_twice(const struct cli *c, const char *name, const char *zone,
+                            const char *owner)
+{
+    size_t n = strlen(name), z = strlen(zone) - 1; /* the zone without its final dot */
+    if (z == 0 || n < z || name[n - 1] == '.' || strncasecmp(name + n - z, zone, z) != 0 ||
+        (n > z && name[n - z - 1] != '.'))
+        return;
+    fprintf(stderr,
+            "gtmctl: %s: warning: NAME %s is relative to the zone, so the record is at %s; "
+            "write %s. for the name itself\n",
+            c->cmd->name, name, owner, name);
+}
+
 /* Parses the record whose NAME and TYPE are args 1 and 2 and whose RDATA starts at
  * args[rdata_at]. */
 static int parse_record(struct cli *c, const char *zone, const char *ttl, int rdata_at,
@@ -58,6 +75,7 @@ static int parse_record(struct cli *c, const char *zone, const char *ttl, int rd
         rr_item_fini(it);
         return rc;
     }
+    warn_zone_twice(c, c->args[1], zone, it->owner);
     return 0;
 }
 

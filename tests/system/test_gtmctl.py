@@ -820,6 +820,20 @@ def test_record_add_first_rdata_may_start_with_dash(gtmctl):
         'dash.test.\t300\tIN\tTXT\t"-all"\n')
 
 
+def test_record_add_warns_of_the_zone_written_twice(gtmctl):
+    """NAME is relative unless it ends with '.', as in a zone file: a full name written
+    without the dot lands below itself. It is added (that is the rule), with a warning
+    that says where and how to write the name meant; other names get no warning."""
+    gtmctl.run("zone", "add", "rel.test", "--ns", "ns1.example.net")
+    p = gtmctl.run("record", "add", "rel.test", "www.rel.test", "A", "300", "192.0.2.1")
+    assert p.stderr == ("gtmctl: record add: warning: NAME www.rel.test is relative to the "
+                        "zone, so the record is at www.rel.test.rel.test.; write www.rel.test. "
+                        "for the name itself\n")
+    for name in ("www", "www.rel.test.", "xrel.test", "@"):
+        p = gtmctl.run("record", "add", "rel.test", name, "A", "300", "192.0.2.2")
+        assert p.stderr == "", name
+
+
 def test_rrset_ttl_and_duplicates(gtmctl):
     gtmctl.run("zone", "add", "ttl.test", "--ns", "ns1.example.net")
     gtmctl.run("record", "add", "ttl.test", "www", "A", "300", "192.0.2.1")
