@@ -829,8 +829,8 @@ def test_record_add_warns_of_the_zone_written_twice(gtmctl):
     assert p.stderr == ("gtmctl: record add: warning: NAME www.rel.test is relative to the "
                         "zone, so the record is at www.rel.test.rel.test.; write www.rel.test. "
                         "for the name itself\n")
-    for name in ("www", "www.rel.test.", "xrel.test", "@"):
-        p = gtmctl.run("record", "add", "rel.test", name, "A", "300", "192.0.2.2")
+    for i, name in enumerate(("www", "www.rel.test.", "xrel.test", "@")):
+        p = gtmctl.run("record", "add", "rel.test", name, "A", "300", f"192.0.2.{10 + i}")
         assert p.stderr == "", name
 
 
