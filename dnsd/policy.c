@@ -243,10 +243,11 @@ void pol__select_region(struct pol_run *r, enum geo_mode mode)
     r->scope = (uint8_t)depth;
     if (id != GEO_RLIST_NONE) {
         struct geo_rlist rl = geo_classifier_rlist(c, id);
-        char tail[48];
-        snprintf(tail, sizeof tail, " (same for the whole /%d)", depth);
-        if (r->tr)
+        if (r->tr) {
+            char tail[48];
+            snprintf(tail, sizeof tail, " (same for the whole /%d)", depth);
             trace_list(r, "preference for this client", rl, tail);
+        }
         if (try_regions(r, rl.regions, rl.n, NULL, 0, &t))
             return;
         if (t.any_endpoints) {

@@ -20,8 +20,11 @@
 #define UDP_ROUNDS 8
 /* Largest query we read: any datagram. Queries are small, and the kernel writes (and
  * the process touches) only the bytes each one has; the rest of a buffer is never
- * paged in. Responses use up to the configured EDNS size. */
+ * paged in. A buffer's row is 4 KiB and a cache line longer, so that the starts of
+ * consecutive buffers fall in different cache sets. Responses use up to the
+ * configured EDNS size. */
 #define UDP_QUERY_MAX DNS_MSG_MAX
+#define UDP_QUERY_ROW (65536 + 4096 + 64)
 #define UDP_RESP_MAX 4096
 #define UDP_CMSG_BYTES CMSG_SPACE(sizeof(struct in6_pktinfo))
 
@@ -36,7 +39,7 @@ struct udp_sock {
     struct sockaddr_storage peers[UDP_BATCH];
     uint8_t in_cmsg[UDP_BATCH][UDP_CMSG_BYTES];
     uint8_t out_cmsg[UDP_BATCH][UDP_CMSG_BYTES];
-    uint8_t queries[UDP_BATCH][UDP_QUERY_MAX];
+    uint8_t queries[UDP_BATCH][UDP_QUERY_ROW];
     uint8_t responses[UDP_BATCH][UDP_RESP_MAX];
 };
 

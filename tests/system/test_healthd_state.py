@@ -35,26 +35,29 @@ def test_hysteresis_fall_3_rise_2(hstore, healthd, backends):
     web.set(fail_next=1)
     wait_requests(web, 3)
     assert hstore.health(ep)["state"] == "up"
-    assert "endpoint web/127.0.0.1: probe failed (HTTP 503), 1 of 3 before down" in hd.log()
+    assert ("endpoint web/127.0.0.1: probe failed (HTTP 503, expected 200-399), 1 of 3 "
+            "before down") in hd.log()
     # two failures in a row: still up
     web.set(fail_next=2)
     wait_requests(web, 3)
     assert hstore.health(ep)["state"] == "up"
-    assert "probe failed (HTTP 503), 2 of 3 before down" in hd.log()
+    assert "probe failed (HTTP 503, expected 200-399), 2 of 3 before down" in hd.log()
     assert len(hstore.events(ep)) == 1
     # three: down
     web.set(status=503)
     t0 = time.monotonic()
     down = hstore.wait_state(ep, "down")
     assert time.monotonic() - t0 > 1.5  # three probes at 1 s, not one
-    assert down["reason"] == "HTTP 503"
-    assert "endpoint web/127.0.0.1: up -> down after 3 failed probes (HTTP 503)" in hd.log()
+    assert down["reason"] == "HTTP 503, expected 200-399"
+    assert ("endpoint web/127.0.0.1: up -> down after 3 failed probes (HTTP 503, expected "
+            "200-399)") in hd.log()
     # recovery after rise 2
     web.set(status=200, fail_next=0)
     hstore.wait_state(ep, "up")
     assert "endpoint web/127.0.0.1: down -> up after 2 successful probes (HTTP 200)" in hd.log()
     assert [e[2:] for e in hstore.events(ep)] == [
-        ("unknown", "up", "HTTP 200"), ("up", "down", "HTTP 503"), ("down", "up", "HTTP 200")]
+        ("unknown", "up", "HTTP 200"), ("up", "down", "HTTP 503, expected 200-399"),
+        ("down", "up", "HTTP 200")]
 
 
 # ---- restarts -----------------------------------------------------------------------------
@@ -136,7 +139,7 @@ def test_store_locked_by_another_writer(hstore, healthd, backends):
     hd.wait_log(r"store .*: writable again after \d+\.\d s; wrote 1 queued state change",
                 timeout=3)
     assert len(re.findall(r"cannot write", hd.log())) == 1  # once per outage
-    assert hstore.events(ep)[-1][2:] == ("up", "down", "HTTP 503")
+    assert hstore.events(ep)[-1][2:] == ("up", "down", "HTTP 503, expected 200-399")
 
 
 def test_checks_follow_the_store(hstore, healthd, backends):
