@@ -242,8 +242,8 @@ static void finish(struct check *c, CURLcode res)
         if (c->cfg->status_min == c->cfg->status_max)
             snprintf(reason, sizeof reason, "HTTP %ld, expected %u", status, c->cfg->status_min);
         else
-            snprintf(reason, sizeof reason, "HTTP %ld, expected %u-%u", status,
-                     c->cfg->status_min, c->cfg->status_max);
+            snprintf(reason, sizeof reason, "HTTP %ld, expected %u-%u", status, c->cfg->status_min,
+                     c->cfg->status_max);
     } else if (c->cfg->expect_body && !memmem(c->body ? c->body : "", c->body_len,
                                               c->cfg->expect_body, strlen(c->cfg->expect_body))) {
         int cut = strlen(c->cfg->expect_body) > REASON_BODY_MAX;
