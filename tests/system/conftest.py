@@ -54,6 +54,15 @@ class Gtmctl:
                                 text=True, env=env, **kw)
 
 
+def stop_detached(pid, what, timeout=10):
+    """Stops a detached daemon by its PID (SIGTERM) and waits until it is gone."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, f"{what} did not stop on SIGTERM"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def gtmctl(tmp_path):
     """A gtmctl bound to a new, initialised store in the test's temp directory."""

@@ -14,7 +14,7 @@ import types
 
 import pytest
 
-from conftest import BUILDDIR
+from conftest import BUILDDIR, stop_detached
 from dnsd_util import ask, check, free_loopback_port, make, run_dnsd, start
 from dnsd_util import shared_store, store, transport  # noqa: F401 (fixtures)
 
@@ -133,11 +133,7 @@ def test_detached_server_removes_its_pid_file(shared_store, tmp_path):
         r, wire = ask(types.SimpleNamespace(port=port), q, "udp")
         check(q, wire, answer=WWW)
     finally:
-        subprocess.run(["kill", "-TERM", str(pid)])
-        deadline = time.monotonic() + 10
-        while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
-            assert time.monotonic() < deadline, "gtm-dnsd did not stop on SIGTERM"
-            time.sleep(0.05)
+        stop_detached(pid, "gtm-dnsd")
     assert not pidfile.exists(), "pid file left after a clean stop"
 
 

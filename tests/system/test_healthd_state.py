@@ -10,7 +10,7 @@ import threading
 import time
 
 from backends import (HttpBackend, TcpListener, backends, hstore)  # noqa: F401
-from conftest import BUILDDIR, check_sanitizers
+from conftest import BUILDDIR, check_sanitizers, stop_detached
 
 
 def wait_requests(web, n, timeout=10):
@@ -216,11 +216,7 @@ def test_detaches_and_writes_pidfile(hstore, backends, tmp_path):
     try:
         hstore.wait_state(ep, "up", vantage="bg")
     finally:
-        subprocess.run(["kill", "-TERM", str(pid)])
-        deadline = time.monotonic() + 10
-        while subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0:
-            assert time.monotonic() < deadline, "gtm-healthd did not stop on SIGTERM"
-            time.sleep(0.05)
+        stop_detached(pid, "gtm-healthd")
     assert not pidfile.exists(), "pid file left after a clean stop"
 
 
