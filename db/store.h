@@ -317,6 +317,10 @@ int store_check_foreach(struct store *st, int64_t pool_id, store_check_fn fn, vo
 int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms);
 /* Writes a vantage point's state of an endpoint (after a change, or at start-up). */
 int store_health_set(struct store *st, const struct store_health *h);
+/* Replaces the reason of a vantage point's state of an endpoint, its state and since
+ * kept: an endpoint still down that now fails for another cause. No row: no error. */
+int store_health_reason(struct store *st, int64_t endpoint_id, const char *vantage,
+                        const char *reason, int64_t checked_ms);
 /* Forgets every vantage point's state of an endpoint, as when its check is removed: it
  * is then unknown until probed again. Not finding any is no error. */
 int store_health_rm(struct store *st, int64_t endpoint_id);

@@ -159,6 +159,23 @@ int store_health_set(struct store *st, const struct store_health *h)
     return store__step_done(st, stmt, "writing a health state");
 }
 
+int store_health_reason(struct store *st, int64_t endpoint_id, const char *vantage,
+                        const char *reason, int64_t checked_ms)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = store__prepare(st,
+                            "UPDATE health SET reason = ?3, checked = ?4 "
+                            "WHERE endpoint_id = ?1 AND vantage = ?2",
+                            &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(stmt, 1, endpoint_id);
+    sqlite3_bind_text(stmt, 2, vantage, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, checked_ms);
+    return store__step_done(st, stmt, "writing a health reason");
+}
+
 int store_health_sample(struct store *st, int64_t endpoint_id, const char *vantage, int64_t rtt_us,
                         int64_t now_ms)
 {

@@ -231,12 +231,22 @@ void sched__verdict(struct check *c, bool ok, const char *reason)
     assert(!c->has_verdict); /* the probe kinds give one verdict per probe */
     c->has_verdict = true;
     int64_t rtt_us = (int64_t)((uv_hrtime() - c->started_ns) / 1000), now_ms = clock_wall_ms();
+    bool is_new_reason = strncmp(c->reason, reason, sizeof c->reason - 1) != 0;
     snprintf(c->reason, sizeof c->reason, "%s", reason);
     struct hyst_change ch = {0};
     enum hyst_state before = c->hy.state;
     c->hy = hyst_step(c->hy, ok, cfg->rise, cfg->fall, &ch);
     if (ok)
         writer_sample_add(s->writer, cfg->endpoint_id, rtt_us, now_ms);
+    struct writer_transition t = {
+        .endpoint_id = cfg->endpoint_id,
+        .name = cfg->name,
+        .old_state = before,
+        .new_state = c->hy.state,
+        .reason = reason,
+        .ts_ms = now_ms,
+        .rtt_us = ok ? rtt_us : -1,
+    };
     if (c->hy.state != before) {
         /* STYLE §7: the subject, old -> new, and the cause */
         char why[sizeof c->reason + 64];
@@ -245,26 +255,24 @@ void sched__verdict(struct check *c, bool ok, const char *reason)
             log_warn("endpoint %s: %s -> down %s", cfg->name, hyst_state_name(before), why);
         else
             log_info("endpoint %s: %s -> up %s", cfg->name, hyst_state_name(before), why);
-        struct writer_transition t = {
-            .endpoint_id = cfg->endpoint_id,
-            .name = cfg->name,
-            .old_state = before,
-            .new_state = c->hy.state,
-            .reason = reason,
-            .ts_ms = now_ms,
-            .rtt_us = ok ? rtt_us : -1,
-        };
         writer_transition_add(s->writer, &t);
-    } else if (!ok && c->hy.state != HYST_DOWN) {
-        /* a failure that counts towards a flip; failures of an endpoint already down
-         * are only debug lines */
+    } else if (!ok && (c->hy.state != HYST_DOWN || is_new_reason)) {
+        /* a failure that counts towards a flip, or an endpoint still down for another
+         * cause (gtmctl status then shows the cause of now, not the one of the flip);
+         * other failures of an endpoint already down are only debug lines */
         unsigned dropped = 0;
         char more[64] = "";
+        bool is_down = c->hy.state == HYST_DOWN;
+        if (is_down)
+            writer_transition_add(s->writer, &t);
         if (sched__log_allow(s, &dropped)) {
             if (dropped)
                 snprintf(more, sizeof more, " (%u lines like it suppressed)", dropped);
-            log_info("endpoint %s: probe failed (%s), %u of %u before down%s", cfg->name, reason,
-                     c->hy.failures, cfg->fall ? cfg->fall : 1, more);
+            if (is_down)
+                log_info("endpoint %s: still down, probe failed (%s)%s", cfg->name, reason, more);
+            else
+                log_info("endpoint %s: probe failed (%s), %u of %u before down%s", cfg->name,
+                         reason, c->hy.failures, cfg->fall ? cfg->fall : 1, more);
         }
     } else {
         log_debug_hot("endpoint %s: probe %s (%s) in %lld us", cfg->name, ok ? "ok" : "failed",

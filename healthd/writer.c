@@ -348,6 +348,8 @@ static void absorb(struct writer *w, struct writer_item *q)
 
 static int transition_write(struct writer *w, const struct writer_item *it)
 {
+    if (it->old_state == it->new_state) /* the same state, a new cause: no event */
+        return store_health_reason(w->st, it->endpoint_id, w->vantage, it->reason, it->ts_ms);
     struct store_health h = {
         .endpoint_id = it->endpoint_id,
         .vantage = w->vantage,

@@ -50,7 +50,8 @@ struct writer_checks {
 };
 void writer_checks_free(struct writer_checks *set);
 
-/* A state change for the store: the health row of this vantage point and an event. */
+/* A state change for the store: the health row of this vantage point and an event. With
+ * old_state == new_state, the same state for another reason: the row's reason only. */
 struct writer_transition {
     int64_t endpoint_id;
     const char *name;                     /* "pool/target" */

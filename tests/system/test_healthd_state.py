@@ -92,6 +92,33 @@ def test_sigkill_and_restart_continue_states(hstore, healthd, backends):
     assert hstore.events()[-1][:4] == ("web/127.0.0.1", "test", "up", "down")
 
 
+def test_down_endpoint_reason_follows_the_failure(hstore, healthd, backends):
+    """An endpoint that stays down but now fails for another cause: its health row (what
+    gtmctl status shows) says the cause of now, its state and since unchanged, no new
+    event; the log says it once."""
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port, rise=1, fall=1)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    web.set(status=503)
+    down = hstore.wait_state(ep, "down")
+    assert down["reason"] == "HTTP 503, expected 200-399"
+    web.stop()
+    deadline = time.monotonic() + 10
+    while hstore.health(ep)["reason"] != "connection refused":
+        assert time.monotonic() < deadline, hstore.health(ep)
+        time.sleep(0.05)
+    now = hstore.health(ep)
+    assert (now["state"], now["since"]) == ("down", down["since"])
+    assert now["checked"] > down["checked"]
+    assert [e[2:] for e in hstore.events(ep)] == [
+        ("unknown", "up", "HTTP 200"), ("up", "down", "HTTP 503, expected 200-399")]
+    time.sleep(1.5)  # more refused probes: the same cause, no more lines
+    assert hd.log().count("endpoint web/127.0.0.1: still down, probe failed (connection "
+                          "refused)") == 1
+
+
 def test_two_vantage_points(hstore, healthd, backends):
     web = backends(HttpBackend, "127.0.0.1")
     ep = hstore.endpoint("127.0.0.1")
