@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "admin/commands.h"
+#include "common/err.h"
 
 /* Prints text with each line after the first indented under its label. */
 static void print_block(const char *label, const char *text)
@@ -22,7 +23,8 @@ static void print_block(const char *label, const char *text)
 
 static int print_audit(void *arg, const struct store_audit *a)
 {
-    (void)arg;
+    size_t *n = arg;
+    (*n)++;
     char when[32];
     time_t t = (time_t)a->ts;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -44,9 +46,17 @@ static int audit(struct cli *c)
         return rc;
     if ((rc = cli_store_open(c, STORE_READ)))
         return rc;
-    if ((rc =
-             store_audit_foreach(c->st, c->nargs > 0 ? zone : NULL, (int)limit, print_audit, NULL)))
+    size_t n = 0;
+    int64_t zone_id = 0;
+    if ((rc = store_audit_foreach(c->st, c->nargs > 0 ? zone : NULL, (int)limit, print_audit, &n)))
         return cli_store_fail(c, rc);
+    /* nothing about a zone that is not there either: a typo, not an empty log */
+    if (c->nargs > 0 && n == 0 && (rc = store_zone_find(c->st, zone, &zone_id)))
+        return rc == GTM_ENOTFOUND ? cli_fail(c,
+                                              "no zone %s in the store, and no change of one "
+                                              "by that name (gtmctl zone list shows them)",
+                                              zone)
+                                   : cli_store_fail(c, rc);
     return CLI_EXIT_OK;
 }
 
@@ -60,7 +70,8 @@ const struct cli_cmd cmd_audit = {
     .synopsis = "[ZONE] [--limit N]",
     .summary = "show who changed what, newest first",
     .help = "One entry per change: time (UTC), user ($SUDO_USER, else $USER), zone, the\n"
-            "command as typed, then what it replaced (-) and what it wrote (+).",
+            "command as typed, then what it replaced (-) and what it wrote (+). A removed\n"
+            "zone's entries stay; a ZONE never seen is an error.",
     .min_args = 0,
     .max_args = 1,
     .opts = audit_opts,

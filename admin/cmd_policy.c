@@ -190,6 +190,13 @@ static int parse_policy(const struct cli *c, char name[DNAME_KEY_MAX], struct st
     if (degraded && (rc = cli_parse_duration(c, "--ttl-degraded", degraded, 1, POLICY_TTL_MAX_S,
                                              &p->ttl_degraded_s)))
         goto out;
+    if (p->ttl_degraded_s > p->ttl_s) {
+        rc = cli_usage_error(c,
+                             "--ttl-degraded: %u s is longer than the TTL (%u s); it is the "
+                             "shorter TTL of the answers while the pool is degraded",
+                             p->ttl_degraded_s, p->ttl_s);
+        goto out;
+    }
     p->sticky = cli_opt(c, "sticky") != NULL;
     if (p->sticky && strcmp(p->mode, "weighted") != 0) {
         rc = cli_usage_error(c, "--sticky applies to --mode weighted only (it makes the "
@@ -308,7 +315,8 @@ static const struct cli_opt policy_set_opts[] = {
      false},
     {"unknown", "up|down", "how an endpoint never probed yet counts (default up)", false},
     {"ttl-degraded", "SECONDS",
-     "TTL while an endpoint of the pool is down or flapping (default: half the TTL, >= 5 s)",
+     "TTL while an endpoint of the pool is down or flapping, at most the TTL (default: "
+     "half the TTL, >= 5 s)",
      false},
     {NULL},
 };

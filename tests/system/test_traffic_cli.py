@@ -397,6 +397,12 @@ def test_policy_set_refused(world):
          "(seconds, or with units: 90s 5m 1h 2d 1w)"),
         (["policy", "set", "x.example.com", *base, "--fallback", "Other"],
          "--fallback: 'Other' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
+        (["policy", "set", "x.example.com", *base, "--ttl", "60", "--ttl-degraded", "2m"],
+         "--ttl-degraded: 120 s is longer than the TTL (60 s); it is the shorter TTL of the "
+         "answers while the pool is degraded"),
+        (["policy", "set", "x.example.com", *base, "--ttl-degraded", "31"],
+         "--ttl-degraded: 31 s is longer than the TTL (30 s); it is the shorter TTL of the "
+         "answers while the pool is degraded"),
     ]
     failures = [
         (["policy", "set", "www.example.org", *base],
