@@ -235,7 +235,7 @@ void cfg_usage(const struct cfg_opt *table, FILE *f)
     }
     fprintf(f, "  %-28s %s\n", "--config FILE", "read options from FILE (\"name value\" lines)");
     fprintf(f, "  %-28s %s\n", "--check-config",
-            "check the options and the config file, then exit");
+            "check the options, the config file and the files they name, then exit");
     fprintf(f, "  %-28s %s\n", "--help, --version", "this text; the version");
 }
 
@@ -288,8 +288,16 @@ int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **ar
     }
     log_level_set(level);
     if (check) {
-        printf("%s: configuration OK%s%s\n", p->name, config_path ? " in " : "",
-               config_path ? config_path : "");
+        /* the info lines of loading would repeat the summary; warnings stay */
+        if (level == LOG_LEVEL_INFO)
+            log_level_set(LOG_LEVEL_WARN);
+        if (p->check && p->check(cfg, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: check failed: %s\n", p->name, err);
+            rc = 1;
+            goto out;
+        }
+        printf("%s: configuration OK%s%s%s%s\n", p->name, config_path ? " in " : "",
+               config_path ? config_path : "", *err ? "; " : "", err);
         rc = 0;
         goto out;
     }

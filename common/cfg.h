@@ -56,6 +56,10 @@ struct cfg_program {
     void (*usage)(FILE *f); /* --help */
     /* derives and checks what the table cannot; 0 or GTM_EPARSE with err */
     int (*finish)(void *cfg, char *err, size_t errlen);
+    /* --check-config, after the options: reads what they name (the store, GeoIP files)
+     * as start-up would, without starting; 0 with a summary in msg, or not 0 with why
+     * the daemon could not start */
+    int (*check)(void *cfg, char *msg, size_t msglen);
     size_t db_offset;        /* of its char *db: $GTM_DB replaces the default */
     size_t log_level_offset; /* of its char *log_level: applied with log_level_set() */
 };
@@ -63,7 +67,7 @@ struct cfg_program {
 /* Everything before a daemon starts: defaults, $GTM_DB, the command line, --config,
  * the finish step and the log level; --help, --version and --check-config are answered
  * here. Returns -1 to go on, else the exit status (0 after --help; 2 and a message on
- * stderr for a mistake). */
+ * stderr for a mistake; 1 when --check-config finds that the daemon could not start). */
 int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **argv);
 
 /* Frees the strings and lists the config owns. */

@@ -92,3 +92,11 @@ int daemon_drop_privileges(const char *user)
         return -errno;
     return 0;
 }
+
+int daemon_user_check(const char *user, char *msg, size_t msglen)
+{
+    if (getpwnam(user))
+        return 0;
+    snprintf(msg, msglen, "--user %s: no such user", user);
+    return GTM_ENOTFOUND;
+}

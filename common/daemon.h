@@ -20,5 +20,7 @@ int daemon_pidfile(const char *path);
 void daemon_pidfile_remove(const char *path);
 /* setgid/initgroups/setuid to user. 0, or -errno / GTM_ENOTFOUND. */
 int daemon_drop_privileges(const char *user);
+/* --check-config of --user: 0 if user exists, else GTM_ENOTFOUND with msg. */
+int daemon_user_check(const char *user, char *msg, size_t msglen);
 
 #endif

@@ -28,6 +28,7 @@
 #include "dnsd/sock.h"
 #include "dnsd/steer.h"
 #include "dnsd/worker.h"
+#include "geo/geo.h"
 
 struct dnsd {
     struct dnsd_cfg cfg;
@@ -151,11 +152,40 @@ static int finish(void *cfg, char *err, size_t errlen)
     return dnsd_cfg_finish(cfg, err, errlen);
 }
 
+/* --check-config: the store and GeoIP files as start-up reads them (the first snapshot
+ * compiled, then thrown away), and the user to run as; not the listen addresses, which
+ * a running gtm-dnsd holds. */
+static int check_files(void *cfg, char *msg, size_t msglen)
+{
+    const struct dnsd_cfg *c = cfg;
+    const char *const *geoip = (const char *const *)c->geoip.v;
+    struct geo_db *db = NULL;
+    struct loader l;
+    struct snap *first = NULL;
+    if (c->geoip.n && geo_db_open(geoip, c->geoip.n, &db, msg, msglen)) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, msglen - len,
+                 " (gtm-dnsd would start, and map every client to "
+                 "the geo map's '*' entry)");
+        return 1;
+    }
+    geo_db_close(db);
+    int rc = loader_init(&l, c->db, c->reload_interval_ms, geoip, c->geoip.n, &first, msg, msglen);
+    if (rc == 0)
+        snprintf(msg, msglen, "store %s: %zu zone%s, %zu record%s; %zu GeoIP database%s", c->db,
+                 first->nzones, first->nzones == 1 ? "" : "s", first->nrecords,
+                 first->nrecords == 1 ? "" : "s", c->geoip.n, c->geoip.n == 1 ? "" : "s");
+    loader_fini(&l);
+    snap_free(first);
+    return rc || (c->user && daemon_user_check(c->user, msg, msglen));
+}
+
 static const struct cfg_program program = {
     .name = "gtm-dnsd",
     .table = dnsd_cfg_table,
     .usage = usage,
     .finish = finish,
+    .check = check_files,
     .db_offset = offsetof(struct dnsd_cfg, db),
     .log_level_offset = offsetof(struct dnsd_cfg, log_level),
 };

@@ -93,11 +93,29 @@ static int finish(void *cfg, char *err, size_t errlen)
     return healthd_cfg_finish(cfg, err, errlen);
 }
 
+/* --check-config: the store and its checks as start-up reads them (read-write, as the
+ * daemon opens it), and the user to run as. */
+static int check_files(void *cfg, char *msg, size_t msglen)
+{
+    const struct healthd_cfg *c = cfg;
+    struct writer w;
+    struct writer_checks *first = NULL;
+    int rc = writer_open(&w, c->db, c->vantage, c->poll_interval_ms, c->rtt_batch_ms, &first, msg,
+                         msglen);
+    if (rc == 0)
+        snprintf(msg, msglen, "store %s: %zu check%s to run%s", c->db, first->n,
+                 first->n == 1 ? "" : "s", w.nbad_prev ? " (and the unusable ones above)" : "");
+    writer_checks_free(first);
+    writer_close(&w);
+    return rc || (c->user && daemon_user_check(c->user, msg, msglen));
+}
+
 static const struct cfg_program program = {
     .name = "gtm-healthd",
     .table = healthd_cfg_table,
     .usage = usage,
     .finish = finish,
+    .check = check_files,
     .db_offset = offsetof(struct healthd_cfg, db),
     .log_level_offset = offsetof(struct healthd_cfg, log_level),
 };

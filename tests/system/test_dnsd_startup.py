@@ -6,6 +6,7 @@ already taken is an error; and when "ready" is logged, it answers.
 Daemons that must fail are run with subprocess and a timeout (--foreground, so the
 exit status is the daemon's own); ones that must start go through the `dnsd` fixture.
 """
+import re
 import socket
 import sqlite3
 import subprocess
@@ -154,16 +155,43 @@ def test_version():
     assert p.returncode == 0 and p.stdout.startswith("gtm-dnsd (gtm) ")
 
 
-def test_check_config_ok(tmp_path):
-    p = run_dnsd("--check-config", "--db", tmp_path / "x.db", "--listen", "127.0.0.1:5353",
+def test_check_config_ok(shared_store, tmp_path):
+    """--check-config reads the store as start-up would and says what it holds (the
+    records served: not those hidden under a deeper zone of the same store)."""
+    db = shared_store.db
+    rows = sqlite3.connect(db).execute("SELECT count(*) FROM records").fetchone()[0]
+    zones = sqlite3.connect(db).execute("SELECT count(*) FROM zones").fetchone()[0]
+    p = run_dnsd("--check-config", "--db", db, "--listen", "127.0.0.1:5353",
                  "--listen", "[::1]:5353", "--nsid", "0xabcd", "--threads", "3")
-    assert p.returncode == 0, p.stderr
-    assert "configuration OK" in p.stdout
+    assert (p.returncode, p.stderr) == (0, "")
+    m = re.fullmatch(rf"gtm-dnsd: configuration OK; (store {re.escape(str(db))}: {zones} zones, "
+                     r"(\d+) records; 0 GeoIP databases)\n", p.stdout)
+    assert m and rows - 5 < int(m[2]) <= rows, (p.stdout, rows)
+    summary = m[1]
     conf = tmp_path / "dnsd.conf"
-    conf.write_text("listen 127.0.0.1:5353\nthreads 2\nlog-level warn\n")
+    conf.write_text(f"db {db}\nlisten 127.0.0.1:5353\nthreads 2\nlog-level warn\n")
     p = run_dnsd("--check-config", "--config", conf)
     assert p.returncode == 0, p.stderr
-    assert f"configuration OK in {conf}" in p.stdout
+    assert p.stdout == f"gtm-dnsd: configuration OK in {conf}; {summary}\n"
+
+
+def test_check_config_files_that_would_not_do(shared_store, tmp_path):
+    """What the options name is checked too: a missing store, a file that is no GeoIP
+    database (gtm-dnsd would start, placing every client at '*'), an unknown user."""
+    p = run_dnsd("--check-config", "--db", tmp_path / "nothere.db")
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr == (f"gtm-dnsd: check failed: no store at {tmp_path / 'nothere.db'} (No "
+                        "such file or directory); create one with: gtmctl init\n")
+    junk = tmp_path / "city.mmdb"
+    junk.write_bytes(b"not a database\n" * 100)
+    p = run_dnsd("--check-config", "--db", shared_store.db, "--geoip", junk)
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr.startswith(f"gtm-dnsd: check failed: GeoIP database {junk}: "), p.stderr
+    assert p.stderr.endswith(" (gtm-dnsd would start, and map every client to the geo map's "
+                             "'*' entry)\n"), p.stderr
+    p = run_dnsd("--check-config", "--db", shared_store.db, "--user", "no-such-user-x")
+    assert (p.returncode, p.stdout, p.stderr) == (
+        1, "", "gtm-dnsd: check failed: --user no-such-user-x: no such user\n")
 
 
 def test_check_config_bad(tmp_path):

@@ -283,9 +283,22 @@ def test_command_line(hstore, tmp_path):
     p = run_healthd("--config", conf, "--check-config")
     assert p.returncode != 0
     assert f"{conf}:3" in p.stderr
-    conf.write_text("vantage eu-1\npoll-interval-ms 200\n")
+    conf.write_text(f"db {hstore.db}\nvantage eu-1\npoll-interval-ms 200\n")
     p = run_healthd("--config", conf, "--check-config")
-    assert (p.returncode, p.stdout) == (0, f"gtm-healthd: configuration OK in {conf}\n")
+    assert (p.returncode, p.stdout) == (
+        0, f"gtm-healthd: configuration OK in {conf}; store {hstore.db}: 0 checks to run\n")
+    # the store and the user are checked as start-up would
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "tcp", port=9)
+    p = run_healthd("--db", hstore.db, "--check-config")
+    assert (p.returncode, p.stdout) == (
+        0, f"gtm-healthd: configuration OK; store {hstore.db}: 1 check to run\n")
+    p = run_healthd("--db", tmp_path / "missing.db", "--check-config")
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr.startswith("gtm-healthd: check failed: no store at "), p.stderr
+    p = run_healthd("--db", hstore.db, "--check-config", "--user", "no-such-user-x")
+    assert (p.returncode, p.stderr) == (
+        1, "gtm-healthd: check failed: --user no-such-user-x: no such user\n")
 
 
 def test_checks_set_with_gtmctl(hstore, healthd, backends):

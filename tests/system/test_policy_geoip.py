@@ -14,6 +14,7 @@ import pytest
 
 from policy_util import (GEO, PROX, WEB_V4, WEB_V6, WORLD_NETS, Client, addr_rr, each, expect,
                          explain, log_lines, make_mmdb, net, query, replace_atomically, serve)
+from dnsd_util import run_dnsd
 from policy_util import world, world_geoip, world_mmdb, world_template  # noqa: F401
 
 STAR = WEB_V4["us-east"]  # the world's '*' region
@@ -250,3 +251,15 @@ def test_database_without_locations(world, world_mmdb, dnsd, tmp_path):
     p = world.run("explain", GEO, "--client", "81.2.69.1", "--geoip", asn, rc=1)
     assert "asn2.mmdb (GeoLite2-ASN) holds no locations" in p.stderr, p.stderr
     assert srv.daemon.proc.poll() is None
+
+
+def test_check_config_opens_the_geoip_files(world, world_mmdb, tmp_path):
+    """--check-config opens the GeoIP files and compiles the store as start-up would."""
+    p = run_dnsd("--check-config", "--db", world.db, "--geoip", world_mmdb)
+    assert (p.returncode, p.stderr) == (0, "")
+    assert p.stdout.startswith(f"gtm-dnsd: configuration OK; store {world.db}: "), p.stdout
+    assert p.stdout.endswith("; 1 GeoIP database\n"), p.stdout
+    p = run_dnsd("--check-config", "--db", world.db, "--geoip", world_mmdb,
+                 "--geoip", tmp_path / "gone.mmdb")
+    assert (p.returncode, p.stdout) == (1, "")
+    assert f"check failed: GeoIP database {tmp_path / 'gone.mmdb'}: " in p.stderr, p.stderr
