@@ -63,8 +63,14 @@ static int parse_record(struct cli *c, const char *zone, const char *ttl, int rd
                         struct rr_item *it)
 {
     char err[512];
-    if (ldns_get_rr_type_by_name(c->args[2]) == 0)
+    ldns_rr_type type = ldns_get_rr_type_by_name(c->args[2]);
+    if (type == 0)
         return cli_usage_error(c, "'%s' is not a record type", c->args[2]);
+    if (rr_dnssec_index(type) >= 0)
+        return cli_fail(c,
+                        "%s records are not kept: gtm serves zones unsigned (a signature "
+                        "would go stale at the first change of the serial)",
+                        ldns_rr_descript(type)->_name);
     char *text = record_text(c->args[1], ttl, c->args[2], c->nargs - rdata_at, c->args + rdata_at);
     int rc = rr_item_from_text(text, zone, it, err, sizeof err);
     free(text);

@@ -18,6 +18,18 @@ static bool is_meta_type(ldns_rr_type t)
            (t >= LDNS_RR_TYPE_IXFR && t <= LDNS_RR_TYPE_ANY);
 }
 
+const uint16_t rr_dnssec_types[RR_DNSSEC_TYPES] = {LDNS_RR_TYPE_DNSKEY, LDNS_RR_TYPE_RRSIG,
+                                                   LDNS_RR_TYPE_NSEC, LDNS_RR_TYPE_NSEC3,
+                                                   LDNS_RR_TYPE_NSEC3PARAM};
+
+int rr_dnssec_index(uint16_t type)
+{
+    for (int i = 0; i < RR_DNSSEC_TYPES; i++)
+        if (rr_dnssec_types[i] == type)
+            return i;
+    return -1;
+}
+
 /* The RDATA part of ldns's presentation of lr: what follows owner, TTL, class, type. */
 static char *rdata_text(const ldns_rr *lr)
 {

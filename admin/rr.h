@@ -29,6 +29,14 @@ int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t 
 int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, char *err,
                       size_t errlen);
 void rr_item_fini(struct rr_item *it);
+/* The records of a signed zone that gtm does not keep, as it serves zones unsigned: the
+ * keys (DNSKEY), the signatures (RRSIG) and the denial chains (NSEC, NSEC3, NSEC3PARAM),
+ * which the first change of the serial would make stale. CDS and CDNSKEY are kept: a
+ * delete signal (RFC 8078 section 4) is how a zone leaves DNSSEC. */
+#define RR_DNSSEC_TYPES 5
+extern const uint16_t rr_dnssec_types[RR_DNSSEC_TYPES];
+/* type's index in rr_dnssec_types, or -1 when it is not one of them. */
+int rr_dnssec_index(uint16_t type);
 /* qsort order: owner, type, then RDATA bytes. */
 int rr_item_cmp(const void *a, const void *b);
 

@@ -23,6 +23,7 @@ struct rr_list {
 struct import {
     const char *zone; /* key */
     struct rr_list rrs;
+    size_t dropped[RR_DNSSEC_TYPES]; /* DNSSEC records left out, by rr_dnssec_types */
     char **files; /* every file read, so records can point at their file's name */
     size_t nfiles;
 };
@@ -61,10 +62,38 @@ static int on_rr(void *arg, const ldns_rr *lr, const char *file, int line, char 
         rr_item_fini(&it);
         return GTM_EINVAL;
     }
+    int dnssec = rr_dnssec_index(it.rr.type);
+    if (dnssec >= 0) {
+        im->dropped[dnssec]++;
+        rr_item_fini(&it);
+        return 0;
+    }
     it.file = intern_file(im, file);
     it.line = line;
     *push(&im->rrs) = it;
     return 0;
+}
+
+/* A signed zone's keys, signatures and chains were dropped: say so, and what a DS at the
+ * parent would do to an unsigned zone. */
+static void warn_dnssec(const struct import *im)
+{
+    char types[128] = "";
+    size_t total = 0, len = 0;
+    for (size_t i = 0; i < RR_DNSSEC_TYPES; i++) {
+        if (!im->dropped[i])
+            continue;
+        total += im->dropped[i];
+        len += (size_t)snprintf(types + len, sizeof types - len, "%s%zu %s", len ? ", " : "",
+                                im->dropped[i], ldns_rr_descript(rr_dnssec_types[i])->_name);
+    }
+    if (total)
+        fprintf(stderr,
+                "gtmctl: zone import: warning: %s was signed (DNSSEC): %zu records not "
+                "imported (%s); gtm serves zones unsigned, so while the parent zone holds DS "
+                "records for %s, validating resolvers fail every name in it: have them "
+                "removed (at the registrar) before delegating to gtm\n",
+                im->zone, total, types, im->zone);
 }
 
 /* ---- checks on the whole zone --------------------------------------------------- */
@@ -188,9 +217,7 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
         /* The records of one owner are adjacent: compare with the previous one. */
         if (!prev || strcmp(prev->owner, it->owner) != 0)
             continue;
-        bool dnssec =
-            it->rr.type == 46 || it->rr.type == 47 || prev->rr.type == 46 || prev->rr.type == 47;
-        if ((it->rr.type == 5 || prev->rr.type == 5) && !dnssec)
+        if (it->rr.type == 5 || prev->rr.type == 5)
             return check_fail(err, errlen, it,
                               "%s has a CNAME and other data (see line %d); a CNAME must be "
                               "alone at its name (RFC 1034 section 3.6.2)",
@@ -209,6 +236,7 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
         return GTM_EINVAL;
     }
     unify_ttls(l);
+    warn_dnssec(im);
     if (dups)
         fprintf(stderr, "gtmctl: zone import: warning: %zu duplicate records ignored\n", dups);
     if (!apex_ns)
@@ -373,7 +401,8 @@ const struct cli_cmd cmd_zone_import = {
             "name, at most one DNAME at a name and no data below it (RFC 6672), nor the\n"
             "zone's managed names. Any error names the file and line, and nothing is\n"
             "changed. Duplicate records are dropped and an RRset with mixed TTLs gets its\n"
-            "first TTL, with a warning.",
+            "first TTL, with a warning. gtm serves zones unsigned: a signed zone's DNSKEY,\n"
+            "RRSIG, NSEC, NSEC3 and NSEC3PARAM records are left out, with a warning.",
     .min_args = 2,
     .max_args = 2,
     .run = zone_import,

@@ -446,12 +446,13 @@ BAD_FILES = [
     ("two-cnames",
      "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nwww CNAME ns1\nwww CNAME ns2\n",
      r"{f}:\d: www\.bad\.test\. has a CNAME and other data \(see line \d\); .*"),
-    # RRSIG sorts between the CNAME and the CAA: caught by the store's trigger instead.
+    # the RRSIG between them is left out (gtm serves zones unsigned), not an excuse
     ("cname-rrsig-caa",
      "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nwww CNAME ns1\n"
      "www RRSIG CNAME 13 3 300 20300101000000 20200101000000 12345 bad.test. aGVsbG8=\n"
      "www CAA 0 issue \"ca.example\"\n",
-     "{f}:6: adding a record: a CNAME cannot share its name with other data"),
+     "{f}:6: www.bad.test. has a CNAME and other data (see line 4); a CNAME must be alone "
+     "at its name (RFC 1034 section 3.6.2)"),
     ("two-dnames",
      "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nd DNAME a.example.\nd DNAME b.example.\n",
      "{f}:5: d.bad.test. has a second DNAME (see line 4); a name has at most one "
@@ -542,6 +543,44 @@ def test_import_of_unreadable_files(tmp_path, gtmctl):
     p = gtmctl.run("zone", "import", "x.test", tmp_path, rc=1)
     assert p.stderr == f"gtmctl: zone import: {tmp_path}: Is a directory; nothing was changed\n"
     assert audit_rows(gtmctl) == 1
+
+
+def test_import_of_a_signed_zone(tmp_path, gtmctl):
+    """A zone exported signed (AXFR of a DNSSEC zone): its keys, signatures and NSEC
+    chains are left out with a warning that says what a DS at the parent would do;
+    CDS (a delete signal) is kept. gtmctl record add refuses those types."""
+    src = write(tmp_path / "signed.zone", """$TTL 300
+@ SOA ns1 hostmaster 7 7200 3600 1209600 300
+@ RRSIG SOA 13 2 300 20300101000000 20200101000000 12345 s.test. aGVsbG8=
+@ NS ns1
+@ RRSIG NS 13 2 300 20300101000000 20200101000000 12345 s.test. aGVsbG8=
+@ DNSKEY 257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==
+@ NSEC3PARAM 1 0 0 -
+@ CDS 0 0 0 00
+ns1 A 192.0.2.1
+ns1 RRSIG A 13 3 300 20300101000000 20200101000000 12345 s.test. aGVsbG8=
+ns1 NSEC s.test. A RRSIG NSEC
+www CNAME ns1
+www RRSIG CNAME 13 3 300 20300101000000 20200101000000 12345 s.test. aGVsbG8=
+""")
+    p = gtmctl.run("zone", "import", "s.test", src)
+    assert p.stdout == f"zone s.test. imported from {src}: 5 records (+5 -0), serial 7\n"
+    assert p.stderr == (
+        "gtmctl: zone import: warning: s.test. was signed (DNSSEC): 7 records not imported "
+        "(1 DNSKEY, 4 RRSIG, 1 NSEC, 1 NSEC3PARAM); gtm serves zones unsigned, so while the "
+        "parent zone holds DS records for s.test., validating resolvers fail every name in "
+        "it: have them removed (at the registrar) before delegating to gtm\n")
+    assert [line.split("\t")[3] for line in body(export(gtmctl, "s.test"))] == [
+        "SOA", "NS", "CDS", "A", "CNAME"]
+    for rdata in (["257", "3", "13", "aGVsbG8="],
+                  ["A", "13", "3", "300", "20300101000000", "20200101000000", "1", "s.test.",
+                   "aGVsbG8="]):
+        rtype = "DNSKEY" if rdata[0] == "257" else "RRSIG"
+        p = gtmctl.run("record", "add", "s.test", "x", rtype, "300", *rdata, rc=1)
+        assert p.stderr == (f"gtmctl: record add: {rtype} records are not kept: gtm serves "
+                            "zones unsigned (a signature would go stale at the first change "
+                            "of the serial)\n")
+    assert len(body(export(gtmctl, "s.test"))) == 5
 
 
 # ---- serials ----------------------------------------------------------------------------
