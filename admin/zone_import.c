@@ -393,8 +393,9 @@ const struct cli_cmd cmd_zone_import = {
     .synopsis = "ZONE FILE",
     .summary = "replace a zone's records with those of a zone file (all or nothing)",
     .help = "FILE is in RFC 1035 presentation format: $ORIGIN, $TTL and $INCLUDE (relative\n"
-            "to the including file), relative names, escapes, multi-line records, every\n"
-            "common type and unknown types in RFC 3597 form (TYPE65280 \\# 2 abcd).\n"
+            "to the including file), BIND's $GENERATE (with its ${offset,width,base}\n"
+            "modifiers), relative names, escapes, multi-line records, every common type\n"
+            "and unknown types in RFC 3597 form (TYPE65280 \\# 2 abcd).\n"
             "The zone is created if it does not exist (keeping the file's SOA serial);\n"
             "an existing zone's serial moves on as after any change. The whole file is\n"
             "checked first: one SOA at the apex, owners inside ZONE, a CNAME alone at its\n"

@@ -109,10 +109,173 @@ static char *token(char **p)
 static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origin,
                      struct zf_file *parent, int depth, int from_line);
 
+static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line);
+
+/* ---- $GENERATE (BIND's extension) ------------------------------------------------ */
+
+/* Iterators and offsets stay within this: their sums cannot overflow. */
+#define GEN_VALUE_MAX 4294967295LL
+
+/* Appends to out (size cap, length *len) one value of a $GENERATE template: d, o, x, X
+ * zero-padded to width; n, N the nibbles lowest first, dot-separated, at least width
+ * characters (as in ip6.arpa owners). Returns false when it does not fit. */
+static bool gen_value(char *out, size_t cap, size_t *len, long long v, unsigned width, char base)
+{
+    int n = 0;
+    if (base == 'n' || base == 'N') {
+        const char *digits = base == 'n' ? "0123456789abcdef" : "0123456789ABCDEF";
+        size_t start = *len;
+        do {
+            if (*len + 2 >= cap)
+                return false;
+            if (*len > start)
+                out[(*len)++] = '.';
+            out[(*len)++] = digits[v & 15];
+            v >>= 4;
+        } while (v || *len - start < width);
+        out[*len] = '\0';
+        return true;
+    }
+    switch (base) {
+    case 'o': n = snprintf(out + *len, cap - *len, "%0*llo", (int)width, v); break;
+    case 'x': n = snprintf(out + *len, cap - *len, "%0*llx", (int)width, v); break;
+    case 'X': n = snprintf(out + *len, cap - *len, "%0*llX", (int)width, v); break;
+    default: n = snprintf(out + *len, cap - *len, "%0*lld", (int)width, v); break;
+    }
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+/* Expands template t for iterator value i into out: '$' is i, '${offset[,width[,base]]}'
+ * i + offset in that form, '\$' a '$'; other escapes stay for ldns. Returns NULL, or
+ * what is wrong. */
+static const char *gen_expand(const char *t, long long i, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (const char *p = t; *p;) {
+        if (p[0] == '\\' && p[1] == '$') {
+            p += 2;
+            if (len + 1 >= cap)
+                return "the result is too long";
+            out[len++] = '$';
+            out[len] = '\0';
+            continue;
+        }
+        if (p[0] != '$') {
+            size_t n = p[0] == '\\' && p[1] ? 2 : 1;
+            if (len + n >= cap)
+                return "the result is too long";
+            memcpy(out + len, p, n);
+            out[len += n] = '\0';
+            p += n;
+            continue;
+        }
+        long long offset = 0;
+        unsigned width = 0;
+        char base = 'd';
+        p++;
+        if (*p == '{') {
+            char *end;
+            int nread = 0;
+            offset = strtoll(p + 1, &end, 10);
+            if (end == p + 1 || offset > GEN_VALUE_MAX || offset < -GEN_VALUE_MAX)
+                return "a '${' without an offset (a number of at most 10 digits)";
+            if (*end == ',') {
+                if (sscanf(end + 1, "%3u%n", &width, &nread) != 1)
+                    return "a '${offset,' without a width";
+                end += 1 + nread;
+                if (*end == ',') {
+                    base = end[1];
+                    if (!base || !strchr("doxXnN", base))
+                        return "a base other than d, o, x, X, n or N";
+                    end += 2;
+                }
+            }
+            if (*end != '}')
+                return "a '${' without its '}'";
+            p = end + 1;
+        }
+        if (i + offset < 0)
+            return "a value below 0";
+        if (!gen_value(out, cap, &len, i + offset, width, base))
+            return "the result is too long";
+    }
+    return NULL;
+}
+
+/* START-STOP or START-STOP/STEP, 0 <= START <= STOP < 2^32, 1 <= STEP < 2^32. */
+static bool gen_range(const char *r, long long *start, long long *stop, long long *step)
+{
+    char *end;
+    *step = 1;
+    if (!isdigit((unsigned char)r[0]))
+        return false;
+    *start = strtoll(r, &end, 10);
+    if (*end != '-' || !isdigit((unsigned char)end[1]))
+        return false;
+    *stop = strtoll(end + 1, &end, 10);
+    if (*end == '/') {
+        if (!isdigit((unsigned char)end[1]))
+            return false;
+        *step = strtoll(end + 1, &end, 10);
+    }
+    return !*end && *stop >= *start && *stop <= GEN_VALUE_MAX && *step >= 1 &&
+           *step <= GEN_VALUE_MAX;
+}
+
+/* $GENERATE START-STOP[/STEP] LHS [TTL] [CLASS] TYPE RHS: one record per value, owner LHS
+ * and data RHS expanded (the rest of the line, so data of several fields works too). */
+static int generate(struct zf_state *s, struct zf_file *zf, char *args, int line)
+{
+    char *p = args, *range = token(&p), *lhs = token(&p), *tok, head[64] = "";
+    long long start, stop, step;
+    if (!range || !lhs)
+        return fail(s, zf, line,
+                    "$GENERATE takes a range, an owner, [TTL] [class], a type "
+                    "and data");
+    if (!gen_range(range, &start, &stop, &step))
+        return fail(s, zf, line,
+                    "$GENERATE: '%s' is not a range (START-STOP or START-STOP/STEP, "
+                    "0 <= START <= STOP < 2^32)",
+                    range);
+    if ((stop - start) / step >= ZONEFILE_GENERATE_MAX)
+        return fail(s, zf, line, "$GENERATE: %s makes more than %d records", range,
+                    ZONEFILE_GENERATE_MAX);
+    /* the fields before the data: TTL and class, as written, then the type */
+    for (int k = 0; k < 3 && (tok = token(&p)); k++) {
+        snprintf(head + strlen(head), sizeof head - strlen(head), " %s", tok);
+        if (!isdigit((unsigned char)tok[0]) && strcasecmp(tok, "IN") != 0)
+            break; /* the type */
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return fail(s, zf, line, "$GENERATE: no data after the type");
+    char owner[1100], data[4096], entry[5300];
+    for (long long i = start; i <= stop; i += step) { /* no overflow: both < 2^32 */
+        const char *why = gen_expand(lhs, i, owner, sizeof owner);
+        if (!why)
+            why = gen_expand(p, i, data, sizeof data);
+        if (why)
+            return fail(s, zf, line, "$GENERATE: %s", why);
+        snprintf(entry, sizeof entry, "%s%s %s", owner, head, data);
+        int rc = record(s, zf, entry, line);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int line, int depth)
 {
     char *p = entry;
-    char *name = token(&p), *a1 = token(&p), *a2 = token(&p), *a3 = token(&p);
+    char *name = token(&p);
+    if (strcasecmp(name, "$GENERATE") == 0)
+        return generate(s, zf, p, line);
+    char *a1 = token(&p), *a2 = token(&p), *a3 = token(&p);
     if (strcasecmp(name, "$ORIGIN") == 0) {
         ldns_rdf *o = NULL;
         if (!a1 || a2)
@@ -163,8 +326,6 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
         free(dir);
         return rc;
     }
-    if (strcasecmp(name, "$GENERATE") == 0)
-        return fail(s, zf, line, "$GENERATE is not supported: expand it before importing");
     return fail(s, zf, line, "unknown directive %s", name);
 }
 

@@ -1,7 +1,7 @@
 /* admin/zonefile.h — reading RFC 1035 master files ("zone files") with ldns.
  * We split the file into entries ourselves (parentheses, quotes, escapes, comments)
- * and handle $ORIGIN, $TTL and $INCLUDE — ldns does not implement $INCLUDE — then let
- * ldns parse each record. Errors name the file and line. gtmctl only. */
+ * and handle $ORIGIN, $TTL, $INCLUDE and BIND's $GENERATE — ldns implements neither of
+ * the last two — then let ldns parse each record. Errors name the file and line. gtmctl only. */
 #ifndef GTM_ADMIN_ZONEFILE_H
 #define GTM_ADMIN_ZONEFILE_H
 
@@ -11,6 +11,8 @@
 /* Nesting limit of $INCLUDE: deep enough for any real layout, and it stops a file
  * that includes itself. */
 #define ZONEFILE_INCLUDE_DEPTH 16
+/* Most records one $GENERATE makes (a /12 of IPv4 reverse names). */
+#define ZONEFILE_GENERATE_MAX 1000000
 /* Largest zone file read: well above a million records. */
 #define ZONEFILE_MAX_BYTES ((size_t)1 << 30)
 /* TTL of a record that gives none in a file with no $TTL and no earlier TTL (ldns's and

@@ -487,8 +487,25 @@ BAD_FILES = [
      "{f}:4: class CH is not served (only IN)"),
     ("ttl-too-big", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nbig 2147483648 A 192.0.2.1\n",
      "{f}:4: TTL 2147483648 is above 2147483647 (RFC 2181 section 8)"),
-    ("generate", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host$ A 192.0.2.$\n",
-     "{f}:4: $GENERATE is not supported: expand it before importing"),
+    ("generate-range", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 9-1 host$ A 192.0.2.$\n",
+     "{f}:4: $GENERATE: '9-1' is not a range (START-STOP or START-STOP/STEP, "
+     "0 <= START <= STOP < 2^32)"),
+    ("generate-step", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9/0 host$ A 192.0.2.$\n",
+     "{f}:4: $GENERATE: '1-9/0' is not a range (START-STOP or START-STOP/STEP, "
+     "0 <= START <= STOP < 2^32)"),
+    ("generate-base", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host${0,2,b} A 192.0.2.$\n",
+     "{f}:4: $GENERATE: a base other than d, o, x, X, n or N"),
+    ("generate-brace", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host${0,2 A 192.0.2.$\n",
+     "{f}:4: $GENERATE: a '${' without its '}'"),
+    ("generate-negative", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host${-2} A 192.0.2.$\n",
+     "{f}:4: $GENERATE: a value below 0"),
+    ("generate-huge", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 0-4294967295 host$ A 192.0.2.1\n",
+     "{f}:4: $GENERATE: 0-4294967295 makes more than 1000000 records"),
+    ("generate-no-data", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host$ 60 IN A\n",
+     "{f}:4: $GENERATE: no data after the type"),
+    # one value out of its type's range: the record as generated
+    ("generate-record", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\n$GENERATE 250-260 host$ A 192.0.2.$\n",
+     "{f}:5: Syntax error, could not parse the RR's rdata in 'host256 A 192.0.2.256'"),
     ("bad-ttl-directive", "$TTL soon\n@ SOA ns1 h 1 2 3 4 5\n",
      "{f}:1: $TTL: 'soon' is not a TTL (seconds, or like 1h30m)"),
 ]
@@ -543,6 +560,43 @@ def test_import_of_unreadable_files(tmp_path, gtmctl):
     p = gtmctl.run("zone", "import", "x.test", tmp_path, rc=1)
     assert p.stderr == f"gtmctl: zone import: {tmp_path}: Is a directory; nothing was changed\n"
     assert audit_rows(gtmctl) == 1
+
+
+def test_import_expands_generate(tmp_path, gtmctl):
+    """BIND's $GENERATE, as its manual's examples expand (modifiers, nibbles), with a
+    step, TTL and class, data of several fields, an escaped '$' and a comment."""
+    src = write(tmp_path / "gen.zone", """$ORIGIN example.
+$TTL 300
+@ SOA ns1 hostmaster 1 7200 3600 1209600 300
+@ NS ns1
+ns1 A 192.0.2.1
+$GENERATE 0-2 HOST-${0,4,d} A 1.2.3.${1,0,d}
+$GENERATE 1024-1026 ${0,3,n} AAAA 2001:db8::${0,4,x}
+$GENERATE 1-10/4 dhcp-$ 60 IN A 10.0.0.$ ; every fourth
+$GENERATE 254-255 ${0,3,N}.r PTR h${-250,2,X}
+$GENERATE 1-2 m$ MX 10 mail$
+$GENERATE 7-7 p\\$$ TXT "cost \\$$ ${0,3,o}"
+""")
+    p = gtmctl.run("zone", "import", "example", src)
+    assert (p.stdout, p.stderr) == (f"zone example. imported from {src}: 17 records (+17 -0), "
+                                    "serial 1\n", "")
+    assert sorted(body(export(gtmctl, "example"))[2:]) == sorted([
+        "host-0000.example.\t300\tIN\tA\t1.2.3.1",
+        "host-0001.example.\t300\tIN\tA\t1.2.3.2",
+        "host-0002.example.\t300\tIN\tA\t1.2.3.3",
+        "0.0.4.example.\t300\tIN\tAAAA\t2001:db8::400",
+        "1.0.4.example.\t300\tIN\tAAAA\t2001:db8::401",
+        "2.0.4.example.\t300\tIN\tAAAA\t2001:db8::402",
+        "dhcp-1.example.\t60\tIN\tA\t10.0.0.1",
+        "dhcp-5.example.\t60\tIN\tA\t10.0.0.5",
+        "dhcp-9.example.\t60\tIN\tA\t10.0.0.9",
+        "e.f.r.example.\t300\tIN\tPTR\th04.example.",
+        "f.f.r.example.\t300\tIN\tPTR\th05.example.",
+        "m1.example.\t300\tIN\tMX\t10 mail1.example.",
+        "m2.example.\t300\tIN\tMX\t10 mail2.example.",
+        "ns1.example.\t300\tIN\tA\t192.0.2.1",
+        "p\\0367.example.\t300\tIN\tTXT\t\"cost $7 007\"",
+    ])
 
 
 def test_import_of_a_signed_zone(tmp_path, gtmctl):
