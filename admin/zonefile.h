@@ -1,7 +1,8 @@
 /* admin/zonefile.h — reading RFC 1035 master files ("zone files") with ldns.
  * We split the file into entries ourselves (parentheses, quotes, escapes, comments)
  * and handle $ORIGIN, $TTL, $INCLUDE and BIND's $GENERATE — ldns implements neither of
- * the last two — then let ldns parse each record. Errors name the file and line. gtmctl only. */
+ * the last two — then let ldns parse each record. Errors name the file and line.
+ * gtmctl only. */
 #ifndef GTM_ADMIN_ZONEFILE_H
 #define GTM_ADMIN_ZONEFILE_H
 
