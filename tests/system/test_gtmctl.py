@@ -436,6 +436,8 @@ ns3 IN A 192.0.2.3
 # ---- rejected imports change nothing ----------------------------------------------------
 
 # (file name, text, the stderr message after "gtmctl: zone import: "; {f} is the file).
+GEN_HEAD = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n"
+
 BAD_FILES = [
     ("syntax", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.300\n",
      "{f}:5: Syntax error, could not parse the RR's rdata in 'www A 192.0.2.300'"),
@@ -487,24 +489,32 @@ BAD_FILES = [
      "{f}:4: class CH is not served (only IN)"),
     ("ttl-too-big", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nbig 2147483648 A 192.0.2.1\n",
      "{f}:4: TTL 2147483648 is above 2147483647 (RFC 2181 section 8)"),
-    ("generate-range", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 9-1 host$ A 192.0.2.$\n",
+    ("generate-range",
+     GEN_HEAD + "$GENERATE 9-1 host$ A 192.0.2.$\n",
      "{f}:4: $GENERATE: '9-1' is not a range (START-STOP or START-STOP/STEP, "
      "0 <= START <= STOP < 2^32)"),
-    ("generate-step", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9/0 host$ A 192.0.2.$\n",
+    ("generate-step",
+     GEN_HEAD + "$GENERATE 1-9/0 host$ A 192.0.2.$\n",
      "{f}:4: $GENERATE: '1-9/0' is not a range (START-STOP or START-STOP/STEP, "
      "0 <= START <= STOP < 2^32)"),
-    ("generate-base", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host${0,2,b} A 192.0.2.$\n",
+    ("generate-base",
+     GEN_HEAD + "$GENERATE 1-9 host${0,2,b} A 192.0.2.$\n",
      "{f}:4: $GENERATE: a base other than d, o, x, X, n or N"),
-    ("generate-brace", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host${0,2 A 192.0.2.$\n",
+    ("generate-brace",
+     GEN_HEAD + "$GENERATE 1-9 host${0,2 A 192.0.2.$\n",
      "{f}:4: $GENERATE: a '${' without its '}'"),
-    ("generate-negative", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host${-2} A 192.0.2.$\n",
+    ("generate-negative",
+     GEN_HEAD + "$GENERATE 1-9 host${-2} A 192.0.2.$\n",
      "{f}:4: $GENERATE: a value below 0"),
-    ("generate-huge", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 0-4294967295 host$ A 192.0.2.1\n",
+    ("generate-huge",
+     GEN_HEAD + "$GENERATE 0-4294967295 host$ A 192.0.2.1\n",
      "{f}:4: $GENERATE: 0-4294967295 makes more than 1000000 records"),
-    ("generate-no-data", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$GENERATE 1-9 host$ 60 IN A\n",
+    ("generate-no-data",
+     GEN_HEAD + "$GENERATE 1-9 host$ 60 IN A\n",
      "{f}:4: $GENERATE: no data after the type"),
     # one value out of its type's range: the record as generated
-    ("generate-record", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\n$GENERATE 250-260 host$ A 192.0.2.$\n",
+    ("generate-record",
+     GEN_HEAD + "\n$GENERATE 250-260 host$ A 192.0.2.$\n",
      "{f}:5: Syntax error, could not parse the RR's rdata in 'host256 A 192.0.2.256'"),
     ("bad-ttl-directive", "$TTL soon\n@ SOA ns1 h 1 2 3 4 5\n",
      "{f}:1: $TTL: 'soon' is not a TTL (seconds, or like 1h30m)"),
