@@ -18,9 +18,9 @@ static bool is_meta_type(ldns_rr_type t)
            (t >= LDNS_RR_TYPE_IXFR && t <= LDNS_RR_TYPE_ANY);
 }
 
-const uint16_t rr_dnssec_types[RR_DNSSEC_TYPES] = {LDNS_RR_TYPE_DNSKEY, LDNS_RR_TYPE_RRSIG,
-                                                   LDNS_RR_TYPE_NSEC, LDNS_RR_TYPE_NSEC3,
-                                                   LDNS_RR_TYPE_NSEC3PARAM};
+const uint16_t rr_dnssec_types[RR_DNSSEC_TYPES] = {
+    LDNS_RR_TYPE_DNSKEY,     LDNS_RR_TYPE_RRSIG,  LDNS_RR_TYPE_NSEC, LDNS_RR_TYPE_NSEC3,
+    LDNS_RR_TYPE_NSEC3PARAM, LDNS_RR_TYPE_ZONEMD, LDNS_RR_TYPE_CDS,  LDNS_RR_TYPE_CDNSKEY};
 
 int rr_dnssec_index(uint16_t type)
 {

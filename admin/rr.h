@@ -30,10 +30,11 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
                       size_t errlen);
 void rr_item_fini(struct rr_item *it);
 /* The records of a signed zone that gtm does not keep, as it serves zones unsigned: the
- * keys (DNSKEY), the signatures (RRSIG) and the denial chains (NSEC, NSEC3, NSEC3PARAM),
- * which the first change of the serial would make stale. CDS and CDNSKEY are kept: a
- * delete signal (RFC 8078 section 4) is how a zone leaves DNSSEC. */
-#define RR_DNSSEC_TYPES 5
+ * keys (DNSKEY), the signatures (RRSIG), the denial chains (NSEC, NSEC3, NSEC3PARAM),
+ * the zone digest (ZONEMD), which the first change of the serial would make stale, and
+ * the child's DS requests (CDS, CDNSKEY), which a parent acts on only when they validate
+ * (RFC 8078 section 3): unsigned, they would ask for keys no longer served. */
+#define RR_DNSSEC_TYPES 8
 extern const uint16_t rr_dnssec_types[RR_DNSSEC_TYPES];
 /* type's index in rr_dnssec_types, or -1 when it is not one of them. */
 int rr_dnssec_index(uint16_t type);

@@ -403,7 +403,8 @@ const struct cli_cmd cmd_zone_import = {
             "zone's managed names. Any error names the file and line, and nothing is\n"
             "changed. Duplicate records are dropped and an RRset with mixed TTLs gets its\n"
             "first TTL, with a warning. gtm serves zones unsigned: a signed zone's DNSKEY,\n"
-            "RRSIG, NSEC, NSEC3 and NSEC3PARAM records are left out, with a warning.",
+            "RRSIG, NSEC, NSEC3, NSEC3PARAM, ZONEMD, CDS and CDNSKEY records are left out,\n"
+            "with a warning.",
     .min_args = 2,
     .max_args = 2,
     .run = zone_import,

@@ -475,7 +475,9 @@ static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origi
             snprintf(s->err, s->errlen, "%s: %s", path, why);
         goto out;
     }
-    rc = parse(s, &zf, buf, len, depth);
+    /* a UTF-8 byte order mark, as Windows editors write, is no part of the zone */
+    size_t bom = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    rc = parse(s, &zf, buf + bom, len - bom, depth);
     if (rc == 0 && parent) {
         ldns_rdf_deep_free(parent->prev);
         parent->prev = zf.prev ? ldns_rdf_clone(zf.prev) : NULL;
