@@ -329,6 +329,13 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
     return fail(s, zf, line, "unknown directive %s", name);
 }
 
+static bool is_class(const char *tok, size_t len)
+{
+    return (len == 2 && (strncasecmp(tok, "IN", 2) == 0 || strncasecmp(tok, "CH", 2) == 0 ||
+                         strncasecmp(tok, "HS", 2) == 0 || strncasecmp(tok, "CS", 2) == 0)) ||
+           (len > 5 && strncasecmp(tok, "CLASS", 5) == 0);
+}
+
 /* Does the entry give a TTL? Fields: [owner] [TTL] [class] type ... (TTL and class in
  * either order); an entry that starts with a blank has no owner. */
 static bool has_ttl(const char *entry)
@@ -340,17 +347,43 @@ static bool has_ttl(const char *entry)
     for (int i = 0; i < 2 && (tok = token(&p)); i++) {
         if (isdigit((unsigned char)tok[0]))
             return true;
-        if (strcasecmp(tok, "IN") && strcasecmp(tok, "CH") && strcasecmp(tok, "HS") &&
-            strcasecmp(tok, "CS") && strncasecmp(tok, "CLASS", 5))
+        if (!is_class(tok, strlen(tok)))
             return false; /* the type */
     }
     return false;
 }
 
+/* RFC 1035 §5.1 lets the class come before the TTL ("www IN 300 A ..."); ldns reads the
+ * TTL first only. Returns a copy of entry with the two in ldns's order (free it), or
+ * NULL when they already are. */
+static char *ttl_first(const char *entry)
+{
+    const char *p = entry, *a, *b;
+    size_t alen = 0, blen = 0;
+    if (!isspace((unsigned char)*p))
+        while (*p && !isspace((unsigned char)*p))
+            p++; /* the owner */
+    while (isspace((unsigned char)*p))
+        p++;
+    for (a = p; *p && !isspace((unsigned char)*p); p++)
+        alen++;
+    while (isspace((unsigned char)*p))
+        p++;
+    for (b = p; *p && !isspace((unsigned char)*p); p++)
+        blen++;
+    if (!is_class(a, alen) || !isdigit((unsigned char)*b))
+        return NULL;
+    char *out = xmalloc(strlen(entry) + 2);
+    sprintf(out, "%.*s%.*s %.*s%s", (int)(a - entry), entry, (int)blen, b, (int)alen, a, p);
+    return out;
+}
+
 static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line)
 {
     ldns_rr *lr = NULL;
-    ldns_status st = ldns_rr_new_frm_str(&lr, entry, 0, zf->origin, &zf->prev);
+    char *swapped = ttl_first(entry);
+    ldns_status st = ldns_rr_new_frm_str(&lr, swapped ? swapped : entry, 0, zf->origin, &zf->prev);
+    free(swapped);
     int rc;
     if (st != LDNS_STATUS_OK) {
         char shown[96];

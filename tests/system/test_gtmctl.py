@@ -609,6 +609,22 @@ $GENERATE 7-7 p\\$$ TXT "cost \\$$ ${0,3,o}"
     ])
 
 
+def test_import_class_before_ttl(tmp_path, gtmctl):
+    """RFC 1035 section 5.1: the class may come before the TTL, as BIND, Knot and NSD
+    read it; with a blank owner and in $GENERATE too."""
+    src = write(tmp_path / "c.zone", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n"
+                                     "ns1 IN 60 A 192.0.2.1\n"
+                                     "    in 60 AAAA 2001:db8::1\n"
+                                     "www     IN 1h  CNAME   @\n"
+                                     "$GENERATE 1-2 g$ IN 30 A 192.0.2.$\n")
+    p = gtmctl.run("zone", "import", "c.test", src)
+    assert p.stderr == ""
+    assert body(export(gtmctl, "c.test"))[2:] == [
+        "g1.c.test.\t30\tIN\tA\t192.0.2.1", "g2.c.test.\t30\tIN\tA\t192.0.2.2",
+        "ns1.c.test.\t60\tIN\tA\t192.0.2.1", "ns1.c.test.\t60\tIN\tAAAA\t2001:db8::1",
+        "www.c.test.\t3600\tIN\tCNAME\tc.test."]
+
+
 def test_import_of_a_signed_zone(tmp_path, gtmctl):
     """A zone exported signed (AXFR of a DNSSEC zone, with a byte order mark): its
     keys, signatures, NSEC chains and CDS are left out with a warning that says what a
