@@ -378,6 +378,48 @@ static char *ttl_first(const char *entry)
     return out;
 }
 
+/* Other providers' extensions that exports carry, and what to do about them. */
+#define ALIAS_HINT                                                                                 \
+    "ALIAS (ANAME) is a provider's extension, no DNS record: write the A/AAAA records it "         \
+    "stands for, or make the name a managed name (gtmctl policy set)"
+static const struct {
+    const char *word; /* in an owner, TTL, class or type position */
+    const char *hint;
+} extensions[] = {
+    {"AWS", "a Route 53 alias (cli53's AWS ALIAS) is no DNS record: write the A/AAAA records "
+            "it stands for, or make the name a managed name (gtmctl policy set)"},
+    {"ALIAS", ALIAS_HINT},
+    {"ANAME", ALIAS_HINT},
+    {"LUA", "a PowerDNS LUA record is no DNS record: gtm's policies choose answers by health, "
+            "place and weight (gtmctl policy set)"},
+    {"WINS", "a Windows DNS WINS record is no DNS record: remove it"},
+    {"WINSR", "a Windows DNS WINS-R record is no DNS record: remove it"},
+    {"[AGE:", "a Windows DNS aging mark ([AGE:...]) is no part of a record: remove it"},
+};
+
+/* The hint for an entry that uses one of those extensions after its owner, or NULL. */
+static const char *extension_hint(const char *entry)
+{
+    const char *p = entry;
+    while (*p && !isspace((unsigned char)*p))
+        p++; /* the owner, if any */
+    for (int field = 0; field < 3 && *p; field++) {
+        while (isspace((unsigned char)*p))
+            p++;
+        size_t len = 0;
+        while (p[len] && !isspace((unsigned char)p[len]))
+            len++;
+        for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++) {
+            size_t wlen = strlen(extensions[i].word);
+            if (strncasecmp(p, extensions[i].word, wlen) == 0 &&
+                (len == wlen || extensions[i].word[wlen - 1] == ':'))
+                return extensions[i].hint;
+        }
+        p += len;
+    }
+    return NULL;
+}
+
 static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line)
 {
     ldns_rr *lr = NULL;
@@ -393,7 +435,9 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         snprintf(shown, sizeof shown, "%s", e);
         if (strlen(e) >= sizeof shown)
             strcpy(shown + sizeof shown - 4, "...");
-        return fail(s, zf, line, "%s in '%s'", ldns_get_errorstr_by_id(st), shown);
+        const char *hint = extension_hint(entry);
+        return fail(s, zf, line, "%s in '%s'%s%s", ldns_get_errorstr_by_id(st), shown,
+                    hint ? ": " : "", hint ? hint : "");
     }
     if (has_ttl(entry)) {
         zf->last_ttl = ldns_rr_ttl(lr);

@@ -512,6 +512,22 @@ BAD_FILES = [
     ("generate-no-data",
      GEN_HEAD + "$GENERATE 1-9 host$ 60 IN A\n",
      "{f}:4: $GENERATE: no data after the type"),
+    # other providers' extensions: what to do instead
+    ("aws-alias",
+     GEN_HEAD + "@ 86400 AWS ALIAS A dualstack.lb.example.net. Z35SXDOTRQ7X7K true\n",
+     "{f}:4: Syntax error, could not parse the RR's rdata in '@ 86400 AWS ALIAS A "
+     "dualstack.lb.example.net. Z35SXDOTRQ7X7K true': a Route 53 alias (cli53's AWS ALIAS) "
+     "is no DNS record: write the A/AAAA records it stands for, or make the name a managed "
+     "name (gtmctl policy set)"),
+    ("pdns-lua",
+     GEN_HEAD + "www IN LUA A \"ifportup(443, {'192.0.2.1'})\"\n",
+     "{f}:4: Syntax error, could not parse the RR's rdata in 'www IN LUA A \"ifportup(443, "
+     "{'192.0.2.1'})\"': a PowerDNS LUA record is no DNS record: gtm's policies choose "
+     "answers by health, place and weight (gtmctl policy set)"),
+    ("windows-age",
+     GEN_HEAD + "dc2 [AGE:3652143] 1200 A 192.0.2.5\n",
+     "{f}:4: Syntax error, could not parse the RR's rdata in 'dc2 [AGE:3652143] 1200 A "
+     "192.0.2.5': a Windows DNS aging mark ([AGE:...]) is no part of a record: remove it"),
     # one value out of its type's range: the record as generated
     ("generate-record",
      GEN_HEAD + "\n$GENERATE 250-260 host$ A 192.0.2.$\n",
