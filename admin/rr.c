@@ -1,8 +1,11 @@
 /* admin/rr.c — conversions between ldns records and the store's form (see rr.h). */
 #include "config.h"
 
+#include <ctype.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "admin/rr.h"
 #include "common/dname.h"
@@ -116,11 +119,59 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
         snprintf(err, errlen, "%s in '%s'", ldns_get_errorstr_by_id(st), text);
         goto out;
     }
-    rc = rr_item_from_ldns(lr, out, err, errlen);
+    if ((rc = rr_hex_check(text, ldns_rr_get_type(lr), err, errlen)) == 0)
+        rc = rr_item_from_ldns(lr, out, err, errlen);
 out:
     ldns_rr_free(lr);
     ldns_rdf_deep_free(o);
     return rc;
+}
+
+bool rr_is_class(const char *tok, size_t len)
+{
+    return (len == 2 && (strncasecmp(tok, "IN", 2) == 0 || strncasecmp(tok, "CH", 2) == 0 ||
+                         strncasecmp(tok, "HS", 2) == 0 || strncasecmp(tok, "CS", 2) == 0)) ||
+           (len > 5 && strncasecmp(tok, "CLASS", 5) == 0);
+}
+
+/* The next blank-separated field of *p: its start, and its length in *len. */
+static const char *field(const char **p, size_t *len)
+{
+    const char *s = *p;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = 0;
+    while (s[n] && !isspace((unsigned char)s[n]))
+        n++;
+    *p = s + n;
+    *len = n;
+    return s;
+}
+
+int rr_hex_check(const char *entry, uint16_t type, char *err, size_t errlen)
+{
+    /* the numeric fields before the hex data */
+    int skip = type == LDNS_RR_TYPE_DS || type == LDNS_RR_TYPE_TLSA || type == 53 /* SMIMEA */
+                   ? 3
+                   : type == LDNS_RR_TYPE_SSHFP ? 2 : -1;
+    const char *p = entry, *tok;
+    size_t len = 0, digits = 0;
+    if (skip < 0)
+        return 0;
+    if (!isspace((unsigned char)*p))
+        field(&p, &len); /* the owner */
+    do                   /* TTL and class, then the type */
+        tok = field(&p, &len);
+    while (len && (isdigit((unsigned char)*tok) || rr_is_class(tok, len)));
+    for (int i = 0; i < skip; i++)
+        field(&p, &len);
+    for (; *p; p++)
+        digits += isxdigit((unsigned char)*p) != 0;
+    if (digits % 2 == 0)
+        return 0;
+    snprintf(err, errlen, "%s data of %zu hex digits: an odd number, a digit is missing",
+             ldns_rr_descript(type)->_name, digits);
+    return GTM_EPARSE;
 }
 
 void rr_item_fini(struct rr_item *it)

@@ -29,6 +29,13 @@ int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t 
 int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, char *err,
                       size_t errlen);
 void rr_item_fini(struct rr_item *it);
+/* Is the token (len bytes) a class mnemonic: IN, CH, HS, CS or CLASSn? */
+bool rr_is_class(const char *tok, size_t len);
+/* ldns reads an odd number of hex digits as if a 0 followed: refuses that in the digest,
+ * fingerprint or certificate data of a DS, SSHFP, TLSA or SMIMEA record of entry (a
+ * presentation line; one starting with a blank has no owner). 0, or GTM_EPARSE with
+ * err. */
+int rr_hex_check(const char *entry, uint16_t type, char *err, size_t errlen);
 /* The records of a signed zone that gtm does not keep, as it serves zones unsigned: the
  * keys (DNSKEY), the signatures (RRSIG), the denial chains (NSEC, NSEC3, NSEC3PARAM),
  * the zone digest (ZONEMD), which the first change of the serial would make stale, and

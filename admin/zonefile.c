@@ -329,13 +329,6 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
     return fail(s, zf, line, "unknown directive %s", name);
 }
 
-static bool is_class(const char *tok, size_t len)
-{
-    return (len == 2 && (strncasecmp(tok, "IN", 2) == 0 || strncasecmp(tok, "CH", 2) == 0 ||
-                         strncasecmp(tok, "HS", 2) == 0 || strncasecmp(tok, "CS", 2) == 0)) ||
-           (len > 5 && strncasecmp(tok, "CLASS", 5) == 0);
-}
-
 /* Does the entry give a TTL? Fields: [owner] [TTL] [class] type ... (TTL and class in
  * either order); an entry that starts with a blank has no owner. */
 static bool has_ttl(const char *entry)
@@ -347,7 +340,7 @@ static bool has_ttl(const char *entry)
     for (int i = 0; i < 2 && (tok = token(&p)); i++) {
         if (isdigit((unsigned char)tok[0]))
             return true;
-        if (!is_class(tok, strlen(tok)))
+        if (!rr_is_class(tok, strlen(tok)))
             return false; /* the type */
     }
     return false;
@@ -371,7 +364,7 @@ static char *ttl_first(const char *entry)
         p++;
     for (b = p; *p && !isspace((unsigned char)*p); p++)
         blen++;
-    if (!is_class(a, alen) || !isdigit((unsigned char)*b))
+    if (!rr_is_class(a, alen) || !isdigit((unsigned char)*b))
         return NULL;
     char *out = xmalloc(strlen(entry) + 2);
     sprintf(out, "%.*s%.*s %.*s%s", (int)(a - entry), entry, (int)blen, b, (int)alen, a, p);
@@ -438,6 +431,12 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         const char *hint = extension_hint(entry);
         return fail(s, zf, line, "%s in '%s'%s%s", ldns_get_errorstr_by_id(st), shown,
                     hint ? ": " : "", hint ? hint : "");
+    }
+    if ((rc = rr_hex_check(entry, ldns_rr_get_type(lr), s->err, s->errlen))) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", s->err);
+        ldns_rr_free(lr);
+        return fail(s, zf, line, "%s", why);
     }
     if (has_ttl(entry)) {
         zf->last_ttl = ldns_rr_ttl(lr);

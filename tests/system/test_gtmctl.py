@@ -512,6 +512,11 @@ BAD_FILES = [
     ("generate-no-data",
      GEN_HEAD + "$GENERATE 1-9 host$ 60 IN A\n",
      "{f}:4: $GENERATE: no data after the type"),
+    # ldns would read "abc" as "abc0": a mistyped digest must not be served
+    ("odd-hex",
+     GEN_HEAD + "dept NS ns1\ndept DS 12345 13 2 ( 3490a6806d47f17a34c29e2ce80e8a99\n"
+     "  9ffbe4be 3 )\n",
+     "{f}:5: DS data of 41 hex digits: an odd number, a digit is missing"),
     # other providers' extensions: what to do instead
     ("aws-alias",
      GEN_HEAD + "@ 86400 AWS ALIAS A dualstack.lb.example.net. Z35SXDOTRQ7X7K true\n",
@@ -623,6 +628,15 @@ $GENERATE 7-7 p\\$$ TXT "cost \\$$ ${0,3,o}"
         "ns1.example.\t300\tIN\tA\t192.0.2.1",
         "p\\0367.example.\t300\tIN\tTXT\t\"cost $7 007\"",
     ])
+
+
+def test_record_add_refuses_odd_hex(gtmctl):
+    gtmctl.run("zone", "add", "h.test", "--ns", "ns1.example.net")
+    p = gtmctl.run("record", "add", "h.test", "web", "SSHFP", "300", "4", "2", "abc", rc=1)
+    assert p.stderr == ("gtmctl: record add: SSHFP data of 3 hex digits: an odd number, a "
+                        "digit is missing\n")
+    gtmctl.run("record", "add", "h.test", "web", "SSHFP", "300", "4", "2", "abcd")
+    assert body(export(gtmctl, "h.test"))[-1] == "web.h.test.\t300\tIN\tSSHFP\t4 2 abcd"
 
 
 def test_import_class_before_ttl(tmp_path, gtmctl):
