@@ -141,6 +141,22 @@ static void expect_error(const char *text, const char *where, const char *what)
         fail_msg("error '%s' lacks '%s' or '%s'", err, where, what);
 }
 
+static void test_generate(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[512] = "";
+    assert_int_equal(read_text("$GENERATE 1-5/2 h${0,2,x} 60 IN A 192.0.2.${10}\n"
+                               "$GENERATE 255-255 ${0,3,n}.r PTR h\\$$\n",
+                               &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.lines[0], "h01.example.com.\t60\tIN\tA\t192.0.2.11");
+    assert_string_equal(s.lines[1], "h03.example.com.\t60\tIN\tA\t192.0.2.13");
+    assert_string_equal(s.lines[2], "h05.example.com.\t60\tIN\tA\t192.0.2.15");
+    assert_string_equal(s.lines[3], "f.f.r.example.com.\t60\tIN\tPTR\th$255.example.com.");
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -150,7 +166,9 @@ static void test_errors(void **state)
     expect_error("a A 192.0.2.1 )\n", "z.zone:1:", "')' without '('");
     expect_error("$TTL forever\n", "z.zone:1:", "$TTL");
     expect_error("$FOO bar\n", "z.zone:1:", "unknown directive");
-    expect_error("$GENERATE 1-10 h$ A 192.0.2.$\n", "z.zone:1:", "$GENERATE");
+    expect_error("$GENERATE 10-1 h$ A 192.0.2.$\n", "z.zone:1:", "not a range");
+    expect_error("\n$GENERATE 1-2 h${1,2,q} A 192.0.2.$\n", "z.zone:2:", "a base other than");
+    expect_error("$GENERATE 255-256 h$ A 192.0.2.$\n", "z.zone:1:", "h256 A 192.0.2.256");
     expect_error("; comment\n$ORIGIN a..b.\n", "z.zone:2:", "$ORIGIN");
     expect_error("x NOTATYPE 1\n", "z.zone:1:", "");
 }
@@ -161,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_directives_and_entries),
         cmocka_unit_test(test_ttl_without_directive),
         cmocka_unit_test(test_include),
+        cmocka_unit_test(test_generate),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
