@@ -267,8 +267,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("complete UDP answer is not the TCP answer's bytes", resp[c], len[c]);
     }
     /* Rate limited: the same response, none, or a slip: TC=1, the header and question,
-     * and the response's OPT record (RFC 6891 §7) with nothing between them. The clock
-     * moves a second every 16 inputs. */
+     * and the response's closing OPT (RFC 6891 §7) and TSIG records, as they end the
+     * response, with nothing between them. The clock moves a second every 16 inputs. */
     static uint32_t inputs;
     q.rrl = rrl;
     q.now_s = inputs++ / 16;
@@ -284,13 +284,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   (rrl_resp[4] << 8 | rrl_resp[5]) <= 1;
         if (ok && rrl_resp[5] == 1)
             ok = skip_name(rrl_resp, rlen, &qend) == 0 && (qend += 4) <= rlen;
-        size_t opt_len = rlen - qend;
-        ok = ok && rrl_resp[11] == (opt_len > 0) &&
-             memcmp(rrl_resp + 12, full + 12, qend - 12) == 0 &&
-             memcmp(rrl_resp + qend, full + flen - opt_len, opt_len) == 0 &&
-             (opt_len == 0 || (opt_len >= 11 && rrl_resp[qend] == 0 && rrl_resp[qend + 1] == 0 &&
-                               rrl_resp[qend + 2] == 41));
-        if (!ok)
+        size_t tail_len = rlen - qend, pos = qend;
+        unsigned ntail = 0;
+        ok = ok && memcmp(rrl_resp + 12, full + 12, qend - 12) == 0 &&
+             memcmp(rrl_resp + qend, full + flen - tail_len, tail_len) == 0;
+        while (ok && pos < rlen) { /* each an OPT or a TSIG */
+            ok = skip_name(rrl_resp, rlen, &pos) == 0 && pos + 10 <= rlen;
+            uint16_t type = ok ? (uint16_t)(rrl_resp[pos] << 8 | rrl_resp[pos + 1]) : 0;
+            ok = ok && (type == 41 || type == 250);
+            pos += ok ? 10u + (size_t)(rrl_resp[pos + 8] << 8 | rrl_resp[pos + 9]) : 0;
+            ntail++;
+        }
+        if (!ok || pos != rlen || rrl_resp[11] != ntail)
             fail("rate limiting changed the response other than by a slip", rrl_resp, rlen);
     }
 
