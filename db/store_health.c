@@ -159,20 +159,31 @@ int store_health_set(struct store *st, const struct store_health *h)
     return store__step_done(st, stmt, "writing a health state");
 }
 
+/* Prepares an UPDATE of one health row (?1 endpoint, ?2 vantage, ?4 checked bound here;
+ * the caller binds ?3). */
+static int health_update(struct store *st, const char *sql, int64_t endpoint_id,
+                         const char *vantage, int64_t checked_ms, sqlite3_stmt **stmt)
+{
+    int rc = store__prepare(st, sql, stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(*stmt, 1, endpoint_id);
+    sqlite3_bind_text(*stmt, 2, vantage, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*stmt, 4, checked_ms);
+    return 0;
+}
+
 int store_health_reason(struct store *st, int64_t endpoint_id, const char *vantage,
                         const char *reason, int64_t checked_ms)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st,
-                            "UPDATE health SET reason = ?3, checked = ?4 "
-                            "WHERE endpoint_id = ?1 AND vantage = ?2",
-                            &stmt);
+    int rc = health_update(st,
+                           "UPDATE health SET reason = ?3, checked = ?4 "
+                           "WHERE endpoint_id = ?1 AND vantage = ?2",
+                           endpoint_id, vantage, checked_ms, &stmt);
     if (rc)
         return rc;
-    sqlite3_bind_int64(stmt, 1, endpoint_id);
-    sqlite3_bind_text(stmt, 2, vantage, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, checked_ms);
     return store__step_done(st, stmt, "writing a health reason");
 }
 
@@ -180,16 +191,13 @@ int store_health_sample(struct store *st, int64_t endpoint_id, const char *vanta
                         int64_t now_ms)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st,
-                            "UPDATE health SET rtt_us = ?3, checked = ?4 "
-                            "WHERE endpoint_id = ?1 AND vantage = ?2",
-                            &stmt);
+    int rc = health_update(st,
+                           "UPDATE health SET rtt_us = ?3, checked = ?4 "
+                           "WHERE endpoint_id = ?1 AND vantage = ?2",
+                           endpoint_id, vantage, now_ms, &stmt);
     if (rc)
         return rc;
-    sqlite3_bind_int64(stmt, 1, endpoint_id);
-    sqlite3_bind_text(stmt, 2, vantage, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, rtt_us);
-    sqlite3_bind_int64(stmt, 4, now_ms);
     if ((rc = store__step_done(st, stmt, "writing a round trip")))
         return rc;
     if ((rc = store__prepare(st,
