@@ -24,6 +24,7 @@ struct import {
     const char *zone; /* key */
     struct rr_list rrs;
     size_t dropped[RR_DNSSEC_TYPES]; /* DNSSEC records left out, by rr_dnssec_types */
+    size_t ttl_1;                    /* records with a TTL of 1 s */
     char **files; /* every file read, so records can point at their file's name */
     size_t nfiles;
 };
@@ -68,10 +69,17 @@ static int on_rr(void *arg, const ldns_rr *lr, const char *file, int line, char 
         rr_item_fini(&it);
         return 0;
     }
+    im->ttl_1 += it.rr.ttl_s == 1;
     it.file = intern_file(im, file);
     it.line = line;
     *push(&im->rrs) = it;
     return 0;
+}
+
+static void on_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "gtmctl: zone import: warning: %s\n", msg);
 }
 
 /* A signed zone's keys, signatures and chains were dropped: say so, and what a DS at the
@@ -237,6 +245,12 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
     }
     unify_ttls(l);
     warn_dnssec(im);
+    if (im->ttl_1)
+        fprintf(stderr,
+                "gtmctl: zone import: warning: %zu records have a TTL of 1 second (Cloudflare's "
+                "exports write 1 for its automatic TTL, which it serves as 300); imported as "
+                "written\n",
+                im->ttl_1);
     if (dups)
         fprintf(stderr, "gtmctl: zone import: warning: %zu duplicate records ignored\n", dups);
     if (!apex_ns)
@@ -308,11 +322,24 @@ static int check_dname_over_policies(struct cli *c, int64_t zone_id, const struc
     return 0;
 }
 
+/* Fails with the errors of err, one a line: all but the last reported on their own. */
+static int import_fail(struct cli *c, char *err)
+{
+    char *last = err, *nl;
+    while ((nl = strchr(last, '\n'))) {
+        *nl = '\0';
+        fprintf(stderr, "gtmctl: %s: %s\n", c->cmd->name, last);
+        last = nl + 1;
+    }
+    return cli_fail(c, "%s; nothing was changed", last);
+}
+
 static int zone_import(struct cli *c)
 {
-    char zone[DNAME_KEY_MAX], err[1024] = "";
+    char zone[DNAME_KEY_MAX], err[8192] = "";
     const char *path = c->args[1];
     struct import im = {.zone = zone};
+    const struct zonefile_ops ops = {.rr = on_rr, .warn = on_warning, .arg = &im};
     struct rr_list old = {0};
     int64_t zone_id = 0;
     uint32_t serial_before = 0, serial = 0;
@@ -322,9 +349,9 @@ static int zone_import(struct cli *c)
     int rc = cli_parse_name(c, "ZONE", c->args[0], zone);
     if (rc)
         return rc;
-    if (zonefile_read(path, zone, on_rr, &im, err, sizeof err) != 0 ||
+    if (zonefile_read(path, zone, &ops, err, sizeof err) != 0 ||
         check_zone(&im, path, err, sizeof err) != 0) {
-        rc = cli_fail(c, "%s; nothing was changed", err);
+        rc = import_fail(c, err);
         goto out;
     }
 
@@ -360,6 +387,17 @@ static int zone_import(struct cli *c)
     if (old.n)
         qsort(old.v, old.n, sizeof *old.v, rr_item_cmp);
     diff(&old, &im.rrs, &removed, &added);
+    if (existed && added == 0 && removed == 0) {
+        /* the same records: nothing to change, not even the serial */
+        if ((rc = store_tx_end(c->st, false))) {
+            rc = cli_store_fail(c, rc);
+            goto out;
+        }
+        printf("zone %s unchanged by %s: %zu records, serial %u\n", zone, path, im.rrs.n,
+               serial_before);
+        rc = CLI_EXIT_OK;
+        goto out;
+    }
     before = existed ? xasprintf("serial %u, %zu records", serial_before, old.n) : xstrdup("");
     after = xasprintf("%zu records from %s (+%zu -%zu)", im.rrs.n, path, added, removed);
     if (existed) {
@@ -397,14 +435,16 @@ const struct cli_cmd cmd_zone_import = {
             "modifiers), relative names, escapes, multi-line records, every common type\n"
             "and unknown types in RFC 3597 form (TYPE65280 \\# 2 abcd).\n"
             "The zone is created if it does not exist (keeping the file's SOA serial);\n"
-            "an existing zone's serial moves on as after any change. The whole file is\n"
-            "checked first: one SOA at the apex, owners inside ZONE, a CNAME alone at its\n"
-            "name, at most one DNAME at a name and no data below it (RFC 6672), nor the\n"
-            "zone's managed names. Any error names the file and line, and nothing is\n"
-            "changed. Duplicate records are dropped and an RRset with mixed TTLs gets its\n"
-            "first TTL, with a warning. gtm serves zones unsigned: a signed zone's DNSKEY,\n"
-            "RRSIG, NSEC, NSEC3, NSEC3PARAM, ZONEMD, CDS and CDNSKEY records are left out,\n"
-            "with a warning.",
+            "an existing zone's serial moves on as after any change (a file with the\n"
+            "zone's records changes nothing). The whole file is checked first: one SOA at\n"
+            "the apex, owners inside ZONE, a CNAME alone at its name, at most one DNAME at\n"
+            "a name and no data below it (RFC 6672), nor the zone's managed names. Errors\n"
+            "name the file and line (up to 20 are listed), and nothing is changed.\n"
+            "Duplicate records are dropped and an RRset with mixed TTLs gets its first\n"
+            "TTL, with a warning. Without $TTL, a record with no TTL takes the last TTL\n"
+            "given, or else an SOA record's MINIMUM, or else 3600 (with a warning).\n"
+            "gtm serves zones unsigned: a signed zone's DNSKEY, RRSIG, NSEC, NSEC3,\n"
+            "NSEC3PARAM, ZONEMD, CDS and CDNSKEY records are left out, with a warning.",
     .min_args = 2,
     .max_args = 2,
     .run = zone_import,

@@ -20,10 +20,12 @@
 #include "common/xalloc.h"
 
 struct zf_state {
-    zonefile_rr_fn fn;
-    void *arg;
-    char *err;
+    const struct zonefile_ops *ops;
+    char *err; /* the errors, one a line */
     size_t errlen;
+    int nerrors;
+    int first_rc; /* the code of the first error */
+    bool warned_no_ttl;
 };
 
 /* Per-file parsing context: the directives' state. RFC 1035 §5.1: an $INCLUDE's
@@ -32,10 +34,11 @@ struct zf_file {
     const char *path;
     ldns_rdf *origin;
     ldns_rdf *prev; /* owner of the previous record, for entries with a blank owner */
-    /* TTL of records that give none: $TTL when set, else the last TTL given (RFC 1035
-     * §5.1, as BIND does), else ZONEFILE_DEFAULT_TTL */
+    /* TTL of records that give none: $TTL when set (or the MINIMUM of an SOA record
+     * that had no TTL to take), else the last TTL given (RFC 1035 §5.1, as BIND does),
+     * else ZONEFILE_DEFAULT_TTL */
     uint32_t default_ttl;
-    bool have_default; /* $TTL seen */
+    bool have_default;
     uint32_t last_ttl;
     bool have_last;
 };
@@ -76,17 +79,64 @@ out:
     return rc;
 }
 
+/* Appends an error to s->err: the first always (cut to fit), later ones when whole. */
+static void add_error(struct zf_state *s, const char *msg)
+{
+    size_t len = s->nerrors ? strlen(s->err) : 0;
+    if (s->nerrors == 0)
+        snprintf(s->err, s->errlen, "%s", msg);
+    else if (len + 1 + strlen(msg) < s->errlen)
+        snprintf(s->err + len, s->errlen - len, "\n%s", msg);
+    s->nerrors++;
+}
+
+static void vformat(char *out, size_t cap, const struct zf_file *zf, int line, const char *fmt,
+                    va_list ap)
+{
+    int n = snprintf(out, cap, "%s:%d: ", zf->path, line);
+    if (n > 0 && (size_t)n < cap)
+        vsnprintf(out + n, cap - (size_t)n, fmt, ap);
+}
+
 static int fail(struct zf_state *s, const struct zf_file *zf, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(struct zf_state *s, const struct zf_file *zf, int line, const char *fmt, ...)
 {
+    char msg[512];
     va_list ap;
-    int n = snprintf(s->err, s->errlen, "%s:%d: ", zf->path, line);
     va_start(ap, fmt);
-    if (n > 0 && (size_t)n < s->errlen)
-        vsnprintf(s->err + n, s->errlen - (size_t)n, fmt, ap);
+    vformat(msg, sizeof msg, zf, line, fmt, ap);
     va_end(ap);
+    add_error(s, msg);
     return GTM_EPARSE;
+}
+
+static void warn(struct zf_state *s, const struct zf_file *zf, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void warn(struct zf_state *s, const struct zf_file *zf, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    if (!s->ops->warn)
+        return;
+    va_start(ap, fmt);
+    vformat(msg, sizeof msg, zf, line, fmt, ap);
+    va_end(ap);
+    s->ops->warn(s->ops->arg, msg);
+}
+
+/* After an error in one record (or one $GENERATE): keep its code, and read on unless
+ * there were too many. */
+static int read_on(struct zf_state *s, const struct zf_file *zf, int line, int rc)
+{
+    if (rc == 0)
+        return 0;
+    if (!s->first_rc)
+        s->first_rc = rc;
+    if (s->nerrors < ZONEFILE_MAX_ERRORS)
+        return 0;
+    fail(s, zf, line, "stopped after %d errors", s->nerrors);
+    return rc;
 }
 
 /* Next whitespace-separated token of *p (in place); NULL at the end. */
@@ -274,7 +324,7 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
     char *p = entry;
     char *name = token(&p);
     if (strcasecmp(name, "$GENERATE") == 0)
-        return generate(s, zf, p, line);
+        return read_on(s, zf, line, generate(s, zf, p, line));
     char *a1 = token(&p), *a2 = token(&p), *a3 = token(&p);
     if (strcasecmp(name, "$ORIGIN") == 0) {
         ldns_rdf *o = NULL;
@@ -413,6 +463,44 @@ static const char *extension_hint(const char *entry)
     return NULL;
 }
 
+/* Does the entry hold a quoted string longer than a character-string's 255 bytes? */
+static bool has_long_string(const char *entry)
+{
+    for (const char *p = strchr(entry, '"'); p; p = *p ? strchr(p + 1, '"') : NULL) {
+        size_t n = 0;
+        for (p++; *p && *p != '"'; n++)
+            p += p[0] != '\\' || !p[1]                  ? 1
+                 : isdigit((unsigned char)p[1]) && p[2] ? 4 /* \DDD */
+                                                        : 2;
+        if (n > 255)
+            return true;
+        if (!*p)
+            break;
+    }
+    return false;
+}
+
+/* The TTL of a record that gives none (RFC 1035 §5.1, then BIND's rules). */
+static void default_ttl(struct zf_state *s, struct zf_file *zf, ldns_rr *lr, int line)
+{
+    if (zf->have_default || zf->have_last) {
+        ldns_rr_set_ttl(lr, zf->have_default ? zf->default_ttl : zf->last_ttl);
+    } else if (ldns_rr_get_type(lr) == LDNS_RR_TYPE_SOA && ldns_rr_rd_count(lr) == 7) {
+        zf->default_ttl = ldns_rdf2native_int32(ldns_rr_rdf(lr, 6));
+        zf->have_default = true;
+        ldns_rr_set_ttl(lr, zf->default_ttl);
+        warn(s, zf, line,
+             "no TTL, and no $TTL before: the SOA record and the records after it that give "
+             "none get its MINIMUM, %u, as in BIND",
+             zf->default_ttl);
+    } else {
+        ldns_rr_set_ttl(lr, ZONEFILE_DEFAULT_TTL);
+        if (!s->warned_no_ttl)
+            warn(s, zf, line, "no TTL, and no $TTL or TTL before: using %d", ZONEFILE_DEFAULT_TTL);
+        s->warned_no_ttl = true;
+    }
+}
+
 static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line)
 {
     ldns_rr *lr = NULL;
@@ -429,25 +517,24 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         if (strlen(e) >= sizeof shown)
             strcpy(shown + sizeof shown - 4, "...");
         const char *hint = extension_hint(entry);
+        if (!hint && has_long_string(entry))
+            hint = "a string holds at most 255 bytes (RFC 1035 section 3.3): write longer "
+                   "TXT data as several quoted strings";
         return fail(s, zf, line, "%s in '%s'%s%s", ldns_get_errorstr_by_id(st), shown,
                     hint ? ": " : "", hint ? hint : "");
     }
-    if ((rc = rr_hex_check(entry, ldns_rr_get_type(lr), s->err, s->errlen))) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", s->err);
+    char err[256] = "";
+    if ((rc = rr_hex_check(entry, ldns_rr_get_type(lr), err, sizeof err))) {
         ldns_rr_free(lr);
-        return fail(s, zf, line, "%s", why);
+        return fail(s, zf, line, "%s", err);
     }
     if (has_ttl(entry)) {
         zf->last_ttl = ldns_rr_ttl(lr);
         zf->have_last = true;
     } else {
-        ldns_rr_set_ttl(lr, zf->have_default ? zf->default_ttl
-                            : zf->have_last  ? zf->last_ttl
-                                             : ZONEFILE_DEFAULT_TTL);
+        default_ttl(s, zf, lr, line);
     }
-    char err[256] = "";
-    rc = s->fn(s->arg, lr, zf->path, line, err, sizeof err);
+    rc = s->ops->rr(s->ops->arg, lr, zf->path, line, err, sizeof err);
     if (rc)
         fail(s, zf, line, "%s", err);
     ldns_rr_free(lr);
@@ -518,8 +605,9 @@ static int parse(struct zf_state *s, struct zf_file *zf, const char *buf, size_t
             first++;
         if (!*first)
             continue;
-        rc = *first == '$' && first == entry ? directive(s, zf, entry, entry_line, depth)
-                                             : record(s, zf, entry, entry_line);
+        rc = *first == '$' && first == entry
+                 ? directive(s, zf, entry, entry_line, depth)
+                 : read_on(s, zf, entry_line, record(s, zf, entry, entry_line));
     }
 out:
     free(entry);
@@ -544,11 +632,12 @@ static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origi
     int rc = read_whole(path, &buf, &len);
     if (rc) {
         const char *why = rc == -EFBIG ? "file larger than 1 GiB" : strerror(-rc);
+        char msg[512];
         if (parent)
-            snprintf(s->err, s->errlen, "%s:%d: $INCLUDE %s: %s", parent->path, from_line, path,
-                     why);
+            snprintf(msg, sizeof msg, "%s:%d: $INCLUDE %s: %s", parent->path, from_line, path, why);
         else
-            snprintf(s->err, s->errlen, "%s: %s", path, why);
+            snprintf(msg, sizeof msg, "%s: %s", path, why);
+        add_error(s, msg);
         goto out;
     }
     /* a UTF-8 byte order mark, as Windows editors write, is no part of the zone */
@@ -567,10 +656,10 @@ out:
     return rc;
 }
 
-int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void *arg, char *err,
+int zonefile_read(const char *path, const char *origin, const struct zonefile_ops *ops, char *err,
                   size_t errlen)
 {
-    struct zf_state s = {.fn = fn, .arg = arg, .err = err, .errlen = errlen};
+    struct zf_state s = {.ops = ops, .err = err, .errlen = errlen};
     ldns_rdf *o = NULL;
     int rc;
     if (ldns_str2rdf_dname(&o, origin) != LDNS_STATUS_OK) {
@@ -579,5 +668,5 @@ int zonefile_read(const char *path, const char *origin, zonefile_rr_fn fn, void 
     }
     rc = read_file(&s, path, o, NULL, 0, 0);
     ldns_rdf_deep_free(o);
-    return rc;
+    return s.first_rc ? s.first_rc : rc;
 }

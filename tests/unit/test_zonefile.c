@@ -12,6 +12,7 @@ struct seen {
     int n;
     char lines[32][256];
     int at[32];
+    char warnings[1024]; /* one a line */
 };
 
 static int collect(void *arg, const ldns_rr *lr, const char *file, int line, char *err,
@@ -30,12 +31,33 @@ static int collect(void *arg, const ldns_rr *lr, const char *file, int line, cha
     return 0;
 }
 
+static void add_warning(void *arg, const char *msg)
+{
+    struct seen *s = arg;
+    size_t len = strlen(s->warnings);
+    snprintf(s->warnings + len, sizeof s->warnings - len, "%s\n", msg);
+}
+
+static int count_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        n++;
+    return n;
+}
+
+static int read_path(const char *path, struct seen *s, char *err, size_t errlen)
+{
+    const struct zonefile_ops ops = {.rr = collect, .warn = add_warning, .arg = s};
+    memset(s, 0, sizeof *s);
+    return zonefile_read(path, "example.com.", &ops, err, errlen);
+}
+
 static int read_text(const char *text, struct seen *s, char *err, size_t errlen)
 {
     char *dir = unit_tmpdir();
     char *path = unit_write_file(dir, "z.zone", text);
-    memset(s, 0, sizeof *s);
-    int rc = zonefile_read(path, "example.com.", collect, s, err, errlen);
+    int rc = read_path(path, s, err, errlen);
     free(path);
     unit_tmpdir_rm(dir);
     return rc;
@@ -94,6 +116,31 @@ static void test_ttl_without_directive(void **state)
     assert_string_equal(s.lines[3], "b.example.com.\t120\tIN\tAAAA\t::1");
     assert_string_equal(s.lines[4], "c.example.com.\t120\tIN\tA\t192.0.2.4");
     assert_string_equal(s.lines[5], "d.example.com.\t0\tIN\tA\t192.0.2.5");
+    /* one warning, for the first record */
+    assert_non_null(
+        strstr(s.warnings, "z.zone:1: no TTL, and no $TTL or TTL before: using 3600\n"));
+    assert_int_equal(count_lines(s.warnings), 1);
+}
+
+/* BIND: an SOA record with no TTL to take gets its MINIMUM, and so do the records after
+ * it that give none. */
+static void test_ttl_from_soa(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[512] = "";
+    assert_int_equal(read_text("@ IN SOA ns1 host 1 2 3 4 600\n"
+                               "  IN NS ns1\n"
+                               "a 60 A 192.0.2.1\n",
+                               &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(
+        s.lines[0], "example.com.\t600\tIN\tSOA\tns1.example.com. host.example.com. 1 2 3 4 600");
+    assert_string_equal(s.lines[1], "example.com.\t600\tIN\tNS\tns1.example.com.");
+    assert_string_equal(s.lines[2], "a.example.com.\t60\tIN\tA\t192.0.2.1");
+    assert_non_null(strstr(s.warnings, "z.zone:1: no TTL, and no $TTL before: the SOA record"));
+    assert_non_null(strstr(s.warnings, "MINIMUM, 600"));
 }
 
 static void test_include(void **state)
@@ -111,7 +158,7 @@ static void test_include(void **state)
                                       "$INCLUDE d/inc.zone\n"
                                       "b A 192.0.2.2\n"
                                       "$INCLUDE d/inc.zone lab.example.com.\n");
-    assert_int_equal(zonefile_read(main_path, "example.com.", collect, &s, err, sizeof err), 0);
+    assert_int_equal(read_path(main_path, &s, err, sizeof err), 0);
     assert_int_equal(s.n, 3);
     assert_string_equal(s.lines[0], "a.inner.example.com.\t3600\tIN\tA\t192.0.2.1");
     /* the included file's $ORIGIN does not leak back (RFC 1035 §5.1) */
@@ -119,10 +166,10 @@ static void test_include(void **state)
     assert_string_equal(s.lines[2], "a.inner.example.com.\t3600\tIN\tA\t192.0.2.1");
 
     char *loop = unit_write_file(dir, "loop-main.zone", "$INCLUDE d/loop.zone\n");
-    assert_int_equal(zonefile_read(loop, "example.com.", collect, &s, err, sizeof err), GTM_EPARSE);
+    assert_int_equal(read_path(loop, &s, err, sizeof err), GTM_EPARSE);
     assert_non_null(strstr(err, "nested deeper"));
     char *missing = unit_write_file(dir, "missing.zone", "\n\n$INCLUDE nothere.zone\n");
-    assert_true(zonefile_read(missing, "example.com.", collect, &s, err, sizeof err) < 0);
+    assert_true(read_path(missing, &s, err, sizeof err) < 0);
     assert_non_null(strstr(err, "missing.zone:3: $INCLUDE"));
     assert_non_null(strstr(err, "No such file"));
     free(loop);
@@ -171,6 +218,39 @@ static void test_errors(void **state)
     expect_error("$GENERATE 255-256 h$ A 192.0.2.$\n", "z.zone:1:", "h256 A 192.0.2.256");
     expect_error("; comment\n$ORIGIN a..b.\n", "z.zone:2:", "$ORIGIN");
     expect_error("x NOTATYPE 1\n", "z.zone:1:", "");
+    char txt[400];
+    snprintf(txt, sizeof txt, "dkim TXT \"v=DKIM1; p=%0280d\"\n", 0);
+    expect_error(txt, "z.zone:1:", "a string holds at most 255 bytes");
+}
+
+/* A bad record does not stop the read: every error is listed, up to a limit. */
+static void test_several_errors(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[4096] = "", text[2048] = "";
+    assert_int_equal(read_text("a A 192.0.2.1\n"
+                               "b A 192.0.2\n"
+                               "c A 192.0.2.3\n"
+                               "d ALIAS lb.example.net.\n"
+                               "$GENERATE 1-2 h${1,2,q} A 192.0.2.$\n"
+                               "e A 192.0.2.5\n",
+                               &s, err, sizeof err),
+                     GTM_EPARSE);
+    assert_int_equal(s.n, 3);              /* a, c and e */
+    assert_int_equal(count_lines(err), 2); /* three errors, one a line */
+    assert_non_null(strstr(err, "z.zone:2: "));
+    assert_non_null(strstr(err, "z.zone:4: "));
+    assert_non_null(strstr(err, "ALIAS (ANAME)"));
+    assert_non_null(strstr(err, "z.zone:5: $GENERATE: a base other than"));
+    assert_null(strstr(err, "z.zone:6"));
+
+    for (int i = 0; i < ZONEFILE_MAX_ERRORS + 5; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "h%d A 192.0.2\n", i);
+    assert_int_equal(read_text(text, &s, err, sizeof err), GTM_EPARSE);
+    assert_int_equal(count_lines(err), ZONEFILE_MAX_ERRORS);
+    assert_non_null(strstr(err, "z.zone:20: stopped after 20 errors"));
+    assert_null(strstr(err, "z.zone:21"));
 }
 
 int main(void)
@@ -178,9 +258,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_directives_and_entries),
         cmocka_unit_test(test_ttl_without_directive),
+        cmocka_unit_test(test_ttl_from_soa),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_several_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
