@@ -15,7 +15,8 @@ JOBS=2
 # servers and resolvers we run against, MaxMind's writer for GeoIP fixtures, systemd and
 # man-db for checking the installed units, clang and its libFuzzer for the query fuzzer).
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config
-    libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev)
+    libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev
+    libssl-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
     dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3
     systemd man-db clang libclang-rt-14-dev)

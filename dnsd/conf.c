@@ -3,10 +3,12 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -53,6 +55,11 @@ const struct cfg_opt dnsd_cfg_table[] = {
      "which worker answers a UDP query: cpu, the worker of the CPU that received it (fewer "
      "wake-ups, fuller batches; needs a multi-queue NIC or RPS to use every worker); hash, the "
      "kernel's hash of the client's address and port",
+     0, 0},
+    {"cookie-secret", CFG_STR, OFF(cookie_secret), NULL, "HEX",
+     "32 hex digits: the key of the DNS server cookies (RFC 7873, 9018) given to clients; the "
+     "same on every server of one anycast address (else random at each start; keep it in the "
+     "--config file)",
      0, 0},
     {"rrl-rate", CFG_UINT, OFF(rrl_rate), "0", "N",
      "UDP responses a second of one kind (answers for a name, a zone's NXDOMAINs, errors) to one "
@@ -127,6 +134,22 @@ static int hex_value(char c)
     return -1;
 }
 
+/* Reads hex digits (an even number, 1 to max bytes) into out. */
+static bool hex_bytes(const char *hex, uint8_t *out, size_t max, size_t *len)
+{
+    size_t digits = strlen(hex);
+    if (digits == 0 || digits % 2 || digits / 2 > max)
+        return false;
+    for (size_t i = 0; i < digits / 2; i++) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *len = digits / 2;
+    return true;
+}
+
 int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
 {
     if (cfg->listen.n == 0 || cfg->listen.n > DNSD_MAX_LISTEN) {
@@ -145,22 +168,26 @@ int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
     if (cfg->nsid) {
         const char *n = cfg->nsid;
         if (strncmp(n, "0x", 2) == 0) {
-            size_t digits = strlen(n + 2);
-            if (digits == 0 || digits % 2 || digits / 2 > DNSD_NSID_MAX)
+            if (!hex_bytes(n + 2, cfg->nsid_bytes, DNSD_NSID_MAX, &cfg->nsid_len))
                 goto bad_nsid;
-            for (size_t i = 0; i < digits / 2; i++) {
-                int hi = hex_value(n[2 + 2 * i]), lo = hex_value(n[3 + 2 * i]);
-                if (hi < 0 || lo < 0)
-                    goto bad_nsid;
-                cfg->nsid_bytes[i] = (uint8_t)(hi << 4 | lo);
-            }
-            cfg->nsid_len = digits / 2;
         } else {
             if (strlen(n) == 0 || strlen(n) > DNSD_NSID_MAX)
                 goto bad_nsid;
             memcpy(cfg->nsid_bytes, n, strlen(n));
             cfg->nsid_len = strlen(n);
         }
+    }
+    size_t secret_len = 0;
+    if (cfg->cookie_secret) {
+        if (!hex_bytes(cfg->cookie_secret, cfg->cookie_key, sizeof cfg->cookie_key, &secret_len) ||
+            secret_len != sizeof cfg->cookie_key) {
+            snprintf(err, errlen, "--cookie-secret: %zu hex digits", 2 * sizeof cfg->cookie_key);
+            return GTM_EPARSE;
+        }
+    } else if (getrandom(cfg->cookie_key, sizeof cfg->cookie_key, 0) !=
+               (ssize_t)sizeof cfg->cookie_key) {
+        snprintf(err, errlen, "no random key for DNS cookies: %s", strerror(errno));
+        return GTM_EPARSE;
     }
     if ((cfg->identity && strlen(cfg->identity) > 255) ||
         (cfg->server_version && strlen(cfg->server_version) > 255)) {

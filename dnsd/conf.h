@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "common/cfg.h"
+#include "dnsd/cookie.h"
 
 /* RFC 5001: NSID is opaque bytes; we keep at most this many. */
 #define DNSD_NSID_MAX 128
@@ -44,6 +45,7 @@ struct dnsd_cfg {
     struct cfg_list geoip;
     uint32_t udp_rcvbuf;
     char *udp_steering; /* "cpu" or "hash" */
+    char *cookie_secret;
     /* derived by dnsd_cfg_finish() */
     uint32_t cpus;   /* online CPUs */
     bool udp_by_cpu; /* steering by CPU asked for and possible (threads <= cpus) */
@@ -51,6 +53,7 @@ struct dnsd_cfg {
     size_t naddrs;
     uint8_t nsid_bytes[DNSD_NSID_MAX];
     size_t nsid_len; /* 0: no NSID */
+    uint8_t cookie_key[COOKIE_SECRET_LEN];
 };
 
 extern const struct cfg_opt dnsd_cfg_table[];

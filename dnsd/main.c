@@ -72,13 +72,15 @@ static void log_stats(struct dnsd *d, const char *when)
     }
     log_info("%squeries %llu (udp %llu, tcp %llu): noerror %llu, nxdomain %llu, refused %llu, "
              "formerr %llu, notimp %llu, badvers %llu; truncated %llu, dropped %llu, edns %llu, "
-             "nsid %llu; rate-limited %llu (dropped %llu, slipped %llu); udp by thread:%s",
+             "nsid %llu, cookies %llu (good %llu); rate-limited %llu (dropped %llu, slipped %llu); "
+             "udp by thread:%s",
              when, (unsigned long long)s.queries, (unsigned long long)s.udp,
              (unsigned long long)s.tcp, (unsigned long long)s.rcode[0],
              (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
              (unsigned long long)s.rcode[1], (unsigned long long)s.rcode[4],
              (unsigned long long)s.rcode[16], (unsigned long long)s.truncated,
              (unsigned long long)s.dropped, (unsigned long long)s.edns, (unsigned long long)s.nsid,
+             (unsigned long long)s.cookies, (unsigned long long)s.cookies_good,
              (unsigned long long)(s.rrl_dropped + s.rrl_slipped), (unsigned long long)s.rrl_dropped,
              (unsigned long long)s.rrl_slipped, per_thread);
 }
@@ -323,6 +325,7 @@ cleanup:
         worker_stop(&d->workers[i]);
         uv_run(&d->workers[i].loop, UV_RUN_DEFAULT);
         uv_loop_close(&d->workers[i].loop);
+        cookie_mac_free(d->workers[i].q.cookie);
     }
     loader_fini(&d->loader);
     if (d->rcu.readers) {

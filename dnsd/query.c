@@ -6,8 +6,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/sockaddr.h"
 #include "common/wire.h"
 #include "dnsd/answer.h"
+#include "dnsd/cookie.h"
 #include "dnsd/query.h"
 
 #define OPCODE_QUERY 0
@@ -24,6 +26,7 @@
 #define TYPE_ANY 255
 #define EDNS_OPT_NSID 3
 #define EDNS_OPT_ECS 8
+#define EDNS_OPT_COOKIE 10
 #define EDNS_OPT_EDE 15
 /* RFC 8914 §4.21: the name is in no zone of this server */
 #define EDE_NOT_AUTHORITATIVE 20
@@ -44,6 +47,10 @@ struct edns {
     uint8_t version;
     uint8_t ecs_len; /* the client subnet option's data, as long in the response */
     uint16_t udp_size;
+    const uint8_t *cookie; /* the COOKIE option's data (RFC 7873), in the query */
+    uint8_t cookie_len;
+    bool cookie_reply;                    /* one is sent: */
+    uint8_t cookie_out[COOKIE_REPLY_LEN]; /* the client's cookie and our server cookie */
 };
 
 /* The TSIG record (RFC 8945) that ends a query's additional section. gtm-dnsd holds no
@@ -103,6 +110,11 @@ static int parse_opt(struct wire_rd *rd, size_t owner_at, struct edns *e, struct
                 return GTM_EPARSE; /* RFC 7871 §7.1.2: malformed, or twice: FORMERR */
             e->ecs = true;
             e->ecs_len = (uint8_t)olen; /* at most 20: checked by geo_ecs_parse() */
+        } else if (code == EDNS_OPT_COOKIE) {
+            if (e->cookie || !cookie_len_ok(olen))
+                return GTM_EPARSE; /* RFC 7873 §5.2.2: malformed: FORMERR */
+            e->cookie = odata;
+            e->cookie_len = (uint8_t)olen; /* at most 40 */
         }
         /* other options are ignored (RFC 6891 §6.1.2) */
     }
@@ -208,12 +220,13 @@ static int answer_chaos(struct query_ctx *q, uint16_t qtype, bool *aa)
 
 /* Writes the OPT record (RFC 6891 §6.1.2): our UDP size, extended RCODE bits, the DO
  * bit echoed, NSID when asked for and configured, the client subnet with the answer's
- * scope (RFC 7871 §7.2.1), and the Extended DNS Error ede (RFC 8914, no text) unless it
- * is -1. Fits: room was kept for it (an EDE goes only on a response with no records). */
+ * scope (RFC 7871 §7.2.1), the cookies (RFC 7873 §5.2), and the Extended DNS Error ede (RFC 8914,
+ * no text) unless it is -1. Fits: room was kept for it (an EDE goes only on a response with no
+ * records). */
 static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_t scope, int ede,
                     size_t cap)
 {
-    uint8_t rdata[4 + DNSD_NSID_MAX + ECS_OPT_MAX + 6];
+    uint8_t rdata[4 + DNSD_NSID_MAX + ECS_OPT_MAX + 4 + COOKIE_REPLY_LEN + 6];
     uint16_t rdlen = 0;
     if (e->nsid && q->cfg->nsid_len) {
         put16(rdata, EDNS_OPT_NSID);
@@ -228,6 +241,12 @@ static void put_opt(struct query_ctx *q, const struct edns *e, int rcode, uint8_
         put16(rdata + rdlen + 2, (uint16_t)n);
         rdlen = (uint16_t)(rdlen + 4 + n);
         q->stats.ecs++;
+    }
+    if (e->cookie_reply) {
+        put16(rdata + rdlen, EDNS_OPT_COOKIE);
+        put16(rdata + rdlen + 2, COOKIE_REPLY_LEN);
+        memcpy(rdata + rdlen + 4, e->cookie_out, COOKIE_REPLY_LEN);
+        rdlen = (uint16_t)(rdlen + 4 + COOKIE_REPLY_LEN);
     }
     if (ede >= 0) {
         put16(rdata + rdlen, EDNS_OPT_EDE);
@@ -246,22 +265,15 @@ static size_t opt_room(const struct query_ctx *q, const struct edns *e)
     if (!e->present)
         return 0;
     return OPT_FIXED_LEN + (e->nsid && q->cfg->nsid_len ? 4 + q->cfg->nsid_len : 0) +
-           (e->ecs ? 4u + e->ecs_len : 0);
+           (e->ecs ? 4u + e->ecs_len : 0) + (e->cookie_reply ? 4u + COOKIE_REPLY_LEN : 0);
 }
 
 /* The resolver's address as the client, when the query gives no subnet. */
 static void client_from_peer(struct geo_client *c, const struct sockaddr *peer)
 {
-    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (peer->sa_family == AF_INET) {
-        geo_client_from_addr(c, 4, (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr);
-        return;
-    }
-    const uint8_t *a = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
-    if (memcmp(a, v4mapped, sizeof v4mapped) == 0)
-        geo_client_from_addr(c, 4, a + 12);
-    else
-        geo_client_from_addr(c, 6, a);
+    const uint8_t *a;
+    int family = sockaddr_ip(peer, &a) == 4 ? 4 : 6;
+    geo_client_from_addr(c, family, a);
 }
 
 /* Rate limiting (dnsd/rrl.h) of a finished UDP response: its length, 0 to drop it, or
@@ -333,6 +345,14 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     }
     question = readable && qd == 1;
     readable = readable && parse_records(&rd, (uint32_t)an + ns, ar, &e, &q->client, &t) == 0;
+    bool cookie_good = false; /* the client's address is proven (RFC 7873 §5.4) */
+    if (readable && e.cookie && q->cookie) {
+        cookie_good =
+            cookie_reply(q->cookie, e.cookie, e.cookie_len, peer, q->unix_s, e.cookie_out);
+        e.cookie_reply = true;
+        q->stats.cookies++;
+        q->stats.cookies_good += cookie_good;
+    }
     /* RFC 6891 §6.1.3: an EDNS version we do not speak is BADVERS, whatever was asked */
     bool badvers = readable && e.present && e.version != 0;
     if (opcode != OPCODE_QUERY)
@@ -393,7 +413,7 @@ size_t query_answer(struct query_ctx *q, const struct snap *s, const uint8_t *re
     msg_finish(&q->msg);
     q->stats.rcode[r.rcode <= 16 ? r.rcode : 0]++;
     q->stats.truncated += r.truncated;
-    if (!tcp && q->rrl)
+    if (!tcp && q->rrl && !cookie_good)
         return rate_limit(q, peer, &r, out, echo, opt_off,
                           (uint16_t)(q->msg.counts[3] - ar_before));
     return q->msg.len;

@@ -11,6 +11,7 @@
 
 #include "common/dname.h"
 #include "dnsd/conf.h"
+#include "dnsd/cookie.h"
 #include "dnsd/msg.h"
 #include "dnsd/policy.h"
 #include "dnsd/rrl.h"
@@ -30,6 +31,7 @@ struct query_stats {
     uint64_t truncated;
     uint64_t edns, nsid, ecs;
     uint64_t rrl_dropped, rrl_slipped; /* UDP responses held back by rate limiting */
+    uint64_t cookies, cookies_good;    /* queries with a DNS cookie; with a good server one */
 };
 
 struct query_ctx {
@@ -40,8 +42,10 @@ struct query_ctx {
     struct geo_client client; /* from ECS, else the resolver's address */
     struct pol_scratch pol;   /* decision scratch; pol.rng is seeded by the worker */
     struct query_stats stats;
-    struct rrl *rrl; /* shared by the workers; NULL: no rate limiting */
-    uint32_t now_s;  /* the loop's time in seconds, for rate limiting */
+    struct rrl *rrl;           /* shared by the workers; NULL: no rate limiting */
+    uint32_t now_s;            /* the loop's time in seconds, for rate limiting */
+    struct cookie_mac *cookie; /* this worker's; NULL: DNS cookies ignored */
+    uint32_t unix_s;           /* Unix time, for server cookies */
 };
 
 /* Answers the query req (len bytes) from peer, with snapshot s, writing the response

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -150,6 +151,7 @@ static void process(struct tcp_conn *c)
     struct worker *w = c->w;
     size_t pos = 0;
     const struct snap *s = rcu_enter(w->rcu, w->reader);
+    w->q.unix_s = (uint32_t)time(NULL);
     while (c->in_len - pos >= 2) {
         size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
         if (c->in_len - pos < 2 + mlen)

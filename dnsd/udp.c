@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/xalloc.h"
@@ -93,6 +94,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
     if (status < 0)
         return;
     w->q.now_s = (uint32_t)(uv_now(&w->loop) / 1000); /* the loop's cached time */
+    w->q.unix_s = (uint32_t)time(NULL);               /* the vDSO's: no system call */
     for (int round = 0; round < UDP_ROUNDS; round++) {
         int n = recvmmsg(u->fd, u->in, UDP_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)

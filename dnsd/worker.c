@@ -59,7 +59,7 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
     }
     /* the decisions' random numbers: distinct per worker and per start */
     w->q.pol.rng = random_u64() | 1; /* xorshift must not start at zero */
-    return 0;
+    return cookie_mac_new(cfg->cookie_key, &w->q.cookie, msg, msglen);
 }
 
 static void *worker_main(void *arg)
@@ -82,6 +82,8 @@ void worker_stop(struct worker *w)
 void worker_join(struct worker *w)
 {
     pthread_join(w->thread, NULL);
+    cookie_mac_free(w->q.cookie);
+    w->q.cookie = NULL;
     int rc = uv_loop_close(&w->loop);
     if (rc)
         log_err("worker %d: loop closed with handles still open (%s)", w->index, uv_strerror(rc));
@@ -99,6 +101,8 @@ void worker_stats_add(const struct worker *w, struct query_stats *sum)
     sum->nsid += s->nsid;
     sum->rrl_dropped += s->rrl_dropped;
     sum->rrl_slipped += s->rrl_slipped;
+    sum->cookies += s->cookies;
+    sum->cookies_good += s->cookies_good;
     for (size_t i = 0; i < sizeof s->rcode / sizeof s->rcode[0]; i++)
         sum->rcode[i] += s->rcode[i];
 }

@@ -26,7 +26,7 @@ make -C "$B" -j2 libgtmcommon.a libgtmdb.a libgtmgeo.a libgtmsnap.a gtmctl
 DNSD=$(awk '/^gtm_dnsd_SOURCES/ {f = 1} f {print} f && !/\\$/ {exit}' "$SRC/Makefile.am" |
     tr -s ' \t\\' '\n' | grep '\.c$' | grep -v 'dnsd/\(main\|udp\|tcp\|sock\|worker\)\.c' |
     sed "s|^|$SRC/|")
-DEPS="ldns sqlite3 libmaxminddb"
+DEPS="ldns sqlite3 libmaxminddb libcrypto"
 # shellcheck disable=SC2046
 "$CC" -std=gnu11 $FUZZ_CFLAGS -fsanitize=fuzzer $SAN -Wall -Wextra -Werror \
     -I"$SRC" -I"$B" $(pkg-config --cflags $DEPS) \

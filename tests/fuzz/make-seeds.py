@@ -2,7 +2,7 @@
 """tests/fuzz/make-seeds.py — writes a seed corpus for fuzz_query: a real query (dnspython)
 for every owner and managed name of the fuzzer's store, with A, AAAA, ANY, DS, MX, CNAME
 and the types it holds, names below wildcards, DNAMEs and delegations, and CH queries;
-EDNS, NSID, ECS and DO vary from query to query, and so does the case of the names.
+EDNS, NSID, ECS, cookies and DO vary from query to query, and so does the case of the names.
   make-seeds.py GTMCTL OUTDIR      (builds a store with make-store.sh in a temp dir)
 Seeds are generated, not committed."""
 import random
@@ -50,7 +50,9 @@ def edns(q, i):
     elif mode == 3:
         q.use_edns(0, payload=1232, options=[dns.edns.ECSOption(*ECS[i % len(ECS)])])
     elif mode == 4:
-        q.use_edns(0, payload=512)
+        # a client cookie alone, or with a server cookie (RFC 7873)
+        cookie = bytes(range(i % 3, i % 3 + 8)) + (bytes(16) if i % 2 else b"")
+        q.use_edns(0, payload=512, options=[dns.edns.GenericOption(10, cookie)])
         q.want_dnssec(True)
     elif mode == 5:
         q.use_edns(0, payload=65535, options=[dns.edns.GenericOption(3, b""),

@@ -36,7 +36,7 @@ class Knot:
     control socket, pid file and log all in workdir."""
 
     def __init__(self, workdir, port, zones, nsid=None, identity=None, version=None,
-                 udp_max_payload=1232):
+                 udp_max_payload=1232, cookie_secret=None):
         self.dir = Path(workdir)
         self.port = port
         self.zones = list(zones)  # [(origin, zone file path)]
@@ -44,6 +44,7 @@ class Knot:
         self.identity = identity
         self.version = version
         self.udp_max_payload = udp_max_payload
+        self.cookie_secret = cookie_secret  # hex: DNS cookies (mod-cookies) with this key
         self.proc = None
         self.log_path = self.dir / "knotd.log"
         self.version_text = subprocess.run([KNOTD, "--version"], capture_output=True,
@@ -68,6 +69,8 @@ class Knot:
         ]
         if self.nsid:
             lines.append(f'    nsid: "{self.nsid}"')
+        if self.cookie_secret:
+            lines += ["mod-cookies:", "  - id: shared", f"    secret: 0x{self.cookie_secret}"]
         lines += [
             "database:",
             f'    storage: "{d}/db"',
@@ -83,8 +86,10 @@ class Knot:
             "    zonefile-sync: -1",      # never write the zone file back
             "    zonefile-load: whole",
             "    journal-content: none",
-            "zone:",
         ]
+        if self.cookie_secret:
+            lines.append("    global-module: mod-cookies/shared")
+        lines.append("zone:")
         for origin, path in self.zones:
             lines += [f"  - domain: {origin}", f'    file: "{Path(path).resolve()}"']
         return "\n".join(lines) + "\n"

@@ -2,26 +2,8 @@
  * partial bytes, IPv4 and IPv6), the kinds of response, seconds, and the slip. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "dnsd/rrl.h"
 #include "unit.h"
-
-/* An IPv4 or IPv6 address as a socket address. */
-static struct sockaddr_storage addr(const char *text)
-{
-    struct sockaddr_storage ss = {0};
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, text, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-    } else {
-        assert_int_equal(inet_pton(AF_INET6, text, &a6->sin6_addr), 1);
-        a6->sin6_family = AF_INET6;
-    }
-    return ss;
-}
 
 /* One response of kind rcode from match to peer in second now_s. */
 static enum rrl_verdict one(struct rrl *r, struct sockaddr_storage peer, uint8_t rcode,
@@ -36,16 +18,16 @@ static void test_networks(void **state)
     static const int name = 0;
     struct rrl *r = rrl_new(1, 0, 20, 56);
     /* 192.0.16.0/20 */
-    assert_int_equal(one(r, addr("192.0.16.1"), 0, &name, 7), RRL_SEND);
-    assert_int_equal(one(r, addr("192.0.31.200"), 0, &name, 7), RRL_DROP);
-    assert_int_equal(one(r, addr("192.0.32.1"), 0, &name, 7), RRL_SEND);
-    assert_int_equal(one(r, addr("192.0.15.255"), 0, &name, 7), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("192.0.16.1"), 0, &name, 7), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("192.0.31.200"), 0, &name, 7), RRL_DROP);
+    assert_int_equal(one(r, unit_sockaddr("192.0.32.1"), 0, &name, 7), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("192.0.15.255"), 0, &name, 7), RRL_SEND);
     /* 2001:db8:0:ff00::/56 */
-    assert_int_equal(one(r, addr("2001:db8:0:ff00::1"), 0, &name, 7), RRL_SEND);
-    assert_int_equal(one(r, addr("2001:db8:0:ffff:1::2"), 0, &name, 7), RRL_DROP);
-    assert_int_equal(one(r, addr("2001:db8:0:fe00::1"), 0, &name, 7), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("2001:db8:0:ff00::1"), 0, &name, 7), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("2001:db8:0:ffff:1::2"), 0, &name, 7), RRL_DROP);
+    assert_int_equal(one(r, unit_sockaddr("2001:db8:0:fe00::1"), 0, &name, 7), RRL_SEND);
     /* the next second starts over */
-    assert_int_equal(one(r, addr("192.0.31.200"), 0, &name, 8), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("192.0.31.200"), 0, &name, 8), RRL_SEND);
     rrl_free(r);
 }
 
@@ -54,7 +36,7 @@ static void test_kinds(void **state)
     (void)state;
     static const int a = 0, b = 0;
     struct rrl *r = rrl_new(1, 0, 24, 56);
-    struct sockaddr_storage p = addr("198.51.100.7");
+    struct sockaddr_storage p = unit_sockaddr("198.51.100.7");
     /* answers: one limit per name (a at its limit, b not) */
     assert_int_equal(one(r, p, 0, &a, 1), RRL_SEND);
     assert_int_equal(one(r, p, 0, &a, 1), RRL_DROP);
@@ -77,12 +59,12 @@ static void test_slip(void **state)
                                             RRL_SLIP, RRL_DROP, RRL_DROP, RRL_SLIP};
     struct rrl *r = rrl_new(2, 3, 24, 56);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        assert_int_equal(one(r, addr("203.0.113.9"), 0, &name, 3), want[i]);
+        assert_int_equal(one(r, unit_sockaddr("203.0.113.9"), 0, &name, 3), want[i]);
     rrl_free(r);
     r = rrl_new(1, 1, 24, 56); /* slip 1: every limited response is truncated */
-    assert_int_equal(one(r, addr("203.0.113.9"), 0, &name, 3), RRL_SEND);
-    assert_int_equal(one(r, addr("203.0.113.9"), 0, &name, 3), RRL_SLIP);
-    assert_int_equal(one(r, addr("203.0.113.9"), 0, &name, 3), RRL_SLIP);
+    assert_int_equal(one(r, unit_sockaddr("203.0.113.9"), 0, &name, 3), RRL_SEND);
+    assert_int_equal(one(r, unit_sockaddr("203.0.113.9"), 0, &name, 3), RRL_SLIP);
+    assert_int_equal(one(r, unit_sockaddr("203.0.113.9"), 0, &name, 3), RRL_SLIP);
     rrl_free(r);
 }
 
