@@ -1,5 +1,6 @@
 /* dnsd/cookie.h — DNS Cookies (RFC 7873) with the interoperable server cookie of RFC 9018,
- * as Knot, NSD, BIND and PowerDNS make them: version 1, three reserved bytes, a
+ * the algorithm Knot, NSD and BIND use too (Knot takes ours and we take Knot's:
+ * tests/system/test_dnsd_cookies.py): version 1, three reserved bytes, a
  * timestamp, and SipHash-2-4 (OpenSSL's) of the client cookie, those 8 bytes and the
  * client's address, keyed with a 16-byte secret. A server cookie is good from one hour
  * before now to five minutes after; one over half an hour old is renewed (RFC 9018
