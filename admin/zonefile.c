@@ -463,15 +463,20 @@ static const char *extension_hint(const char *entry)
     return NULL;
 }
 
+/* Three decimal digits, as in an escape \DDD? */
+static bool is_ddd(const char *p)
+{
+    return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+           isdigit((unsigned char)p[2]);
+}
+
 /* Does the entry hold a quoted string longer than a character-string's 255 bytes? */
 static bool has_long_string(const char *entry)
 {
     for (const char *p = strchr(entry, '"'); p; p = *p ? strchr(p + 1, '"') : NULL) {
         size_t n = 0;
         for (p++; *p && *p != '"'; n++)
-            p += p[0] != '\\' || !p[1]                  ? 1
-                 : isdigit((unsigned char)p[1]) && p[2] ? 4 /* \DDD */
-                                                        : 2;
+            p += p[0] != '\\' || !p[1] ? 1 : is_ddd(p + 1) ? 4 : 2; /* \X, \DDD */
         if (n > 255)
             return true;
         if (!*p)

@@ -221,6 +221,8 @@ static void test_errors(void **state)
     char txt[400];
     snprintf(txt, sizeof txt, "dkim TXT \"v=DKIM1; p=%0280d\"\n", 0);
     expect_error(txt, "z.zone:1:", "a string holds at most 255 bytes");
+    /* a short escape just before the closing quote: the scan for long strings stops there */
+    expect_error("x A \"\\1\"\n", "z.zone:1:", "rdata");
 }
 
 /* A bad record does not stop the read: every error is listed, up to a limit. */
