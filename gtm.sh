@@ -16,7 +16,7 @@ JOBS=2
 # man-db for checking the installed units, clang and its libFuzzer for the query fuzzer).
 BUILD_PACKAGES=(build-essential autoconf automake pkg-config
     libldns-dev libuv1-dev libsqlite3-dev libmaxminddb-dev libcurl4-openssl-dev libcmocka-dev
-    libssl-dev)
+    libssl-dev libxdp-dev libbpf-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
     dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3
     systemd man-db clang libclang-rt-14-dev)

@@ -56,6 +56,11 @@ const struct cfg_opt dnsd_cfg_table[] = {
      "wake-ups, fuller batches; needs a multi-queue NIC or RPS to use every worker); hash, the "
      "kernel's hash of the client's address and port",
      0, 0},
+    {"xdp", CFG_STR, OFF(xdp), NULL, "IFACE",
+     "also take UDP queries to the --listen addresses from IFACE before the kernel's IP stack "
+     "(AF_XDP: a socket per receive queue, about half the CPU per query); needs root; the rest, "
+     "TCP among it, goes to the sockets as without it",
+     0, 0},
     {"cookie-secret", CFG_STR, OFF(cookie_secret), NULL, "HEX",
      "32 hex digits: the key of the DNS server cookies (RFC 7873, 9018) given to clients; the "
      "same on every server of one anycast address (else random at each start; keep it in the "

@@ -46,6 +46,7 @@ struct dnsd_cfg {
     uint32_t udp_rcvbuf;
     char *udp_steering; /* "cpu" or "hash" */
     char *cookie_secret;
+    char *xdp; /* interface for AF_XDP (dnsd/xdp.h); NULL: sockets only */
     /* derived by dnsd_cfg_finish() */
     uint32_t cpus;   /* online CPUs */
     bool udp_by_cpu; /* steering by CPU asked for and possible (threads <= cpus) */

@@ -27,6 +27,7 @@
 #include "dnsd/rrl.h"
 #include "dnsd/sock.h"
 #include "dnsd/steer.h"
+#include "dnsd/xdp.h"
 #include "dnsd/worker.h"
 #include "geo/geo.h"
 
@@ -35,9 +36,10 @@ struct dnsd {
     struct loader loader;
     struct rcu rcu;
     struct worker *workers;
-    struct rrl *rrl; /* NULL: no rate limiting */
-    size_t nworkers; /* initialised */
-    size_t nstarted; /* running threads */
+    struct rrl *rrl;        /* NULL: no rate limiting */
+    struct xdp_filter *xdp; /* with --xdp */
+    size_t nworkers;        /* initialised */
+    size_t nstarted;        /* running threads */
     _Atomic unsigned tcp_conns;
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
@@ -70,12 +72,13 @@ static void log_stats(struct dnsd *d, const char *when)
             len += (size_t)snprintf(per_thread + len, sizeof per_thread - len, " %llu",
                                     (unsigned long long)d->workers[i].q.stats.udp);
     }
-    log_info("%squeries %llu (udp %llu, tcp %llu): noerror %llu, nxdomain %llu, refused %llu, "
-             "formerr %llu, notimp %llu, badvers %llu; truncated %llu, dropped %llu, edns %llu, "
+    log_info("%squeries %llu (udp %llu of which xdp %llu, tcp %llu): noerror %llu, nxdomain %llu, "
+             "refused %llu, formerr %llu, notimp %llu, badvers %llu; truncated %llu, dropped %llu, "
+             "edns %llu, "
              "nsid %llu, cookies %llu (good %llu); rate-limited %llu (dropped %llu, slipped %llu); "
              "udp by thread:%s",
              when, (unsigned long long)s.queries, (unsigned long long)s.udp,
-             (unsigned long long)s.tcp, (unsigned long long)s.rcode[0],
+             (unsigned long long)s.xdp, (unsigned long long)s.tcp, (unsigned long long)s.rcode[0],
              (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
              (unsigned long long)s.rcode[1], (unsigned long long)s.rcode[4],
              (unsigned long long)s.rcode[16], (unsigned long long)s.truncated,
@@ -234,9 +237,13 @@ static int run(struct dnsd *d)
     if (d->cfg.rrl_rate)
         d->rrl =
             rrl_new(d->cfg.rrl_rate, d->cfg.rrl_slip, d->cfg.rrl_v4_prefix, d->cfg.rrl_v6_prefix);
+    if (d->cfg.xdp && (rc = xdp_filter_new(&d->xdp, &d->cfg, msg, sizeof msg))) {
+        log_err("cannot start: %s", msg);
+        goto fail;
+    }
     for (; d->nworkers < d->cfg.threads; d->nworkers++) {
         if ((rc = worker_init(&d->workers[d->nworkers], (int)d->nworkers, &d->cfg, &d->rcu,
-                              &d->tcp_conns, msg, sizeof msg))) {
+                              &d->tcp_conns, d->xdp, msg, sizeof msg))) {
             log_err("cannot start: %s", msg);
             d->nworkers++; /* its loop exists: clean it up too */
             goto fail;
@@ -290,6 +297,10 @@ static int run(struct dnsd *d)
     log_info("ready: %zu zones, %zu records; %u threads on %s (udp+tcp); UDP steered by %s",
              first->nzones, first->nrecords, d->cfg.threads, addrs,
              d->cfg.udp_by_cpu ? "CPU" : "hash");
+    if (d->xdp)
+        log_info("UDP to these addresses also taken from %s by AF_XDP (%s mode, %u receive "
+                 "queues)",
+                 d->cfg.xdp, xdp_filter_mode(d->xdp), xdp_filter_queues(d->xdp));
     if (strcmp(d->cfg.udp_steering, "cpu") == 0 && d->cfg.threads > d->cfg.cpus)
         log_info("UDP steered by hash, not by CPU: more threads (%u) than CPUs (%u)",
                  d->cfg.threads, d->cfg.cpus);
@@ -335,6 +346,7 @@ cleanup:
         snap_free(first);
     }
     free(d->workers);
+    xdp_filter_free(d->xdp);
     steer_watch_free(&d->steer);
     rrl_free(d->rrl);
     if (d->cfg.pidfile)

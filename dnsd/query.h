@@ -26,6 +26,7 @@
 /* Counters of one worker; summed across workers when reported. */
 struct query_stats {
     uint64_t queries, udp, tcp;
+    uint64_t xdp;       /* UDP datagrams taken by AF_XDP (dnsd/xdp.h) */
     uint64_t dropped;   /* too short to answer, or a response (QR set) */
     uint64_t rcode[17]; /* by RCODE, BADVERS (16) included */
     uint64_t truncated;

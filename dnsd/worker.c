@@ -17,12 +17,32 @@ static void on_stop(uv_async_t *a)
         tcp_close(w->tcp[i]);
     }
     w->nsocks = 0;
+    for (size_t i = 0; i < w->nxdp; i++)
+        xdp_sock_close(w->xdp[i]);
+    w->nxdp = 0;
     tcp_close_all(w);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
 }
 
+/* The AF_XDP sockets of the worker: queues index, index + threads, ... */
+static int open_xdp(struct worker *w, struct xdp_filter *f, char *msg, size_t msglen)
+{
+    int rc = 0;
+    for (unsigned q = (unsigned)w->index; f && q < xdp_filter_queues(f); q += w->cfg->threads) {
+        if (w->nxdp == WORKER_MAX_XDP)
+            break; /* the queues past these pass to the kernel's sockets */
+        if ((rc = xdp_sock_open(&w->xdp[w->nxdp], w, f, q, msg, msglen)))
+            break;
+        if ((rc = xdp_sock_start(w->xdp[w->nxdp++]))) {
+            snprintf(msg, msglen, "AF_XDP socket of queue %u: %s", q, uv_strerror(rc));
+            break;
+        }
+    }
+    return rc;
+}
+
 int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct rcu *rcu,
-                _Atomic unsigned *tcp_conns, char *msg, size_t msglen)
+                _Atomic unsigned *tcp_conns, struct xdp_filter *xdp, char *msg, size_t msglen)
 {
     int rc;
     memset(w, 0, sizeof *w);
@@ -57,6 +77,8 @@ int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct 
             return rc;
         }
     }
+    if ((rc = open_xdp(w, xdp, msg, msglen)))
+        return rc;
     /* the decisions' random numbers: distinct per worker and per start */
     w->q.pol.rng = random_u64() | 1; /* xorshift must not start at zero */
     return cookie_mac_new(cfg->cookie_key, &w->q.cookie, msg, msglen);
@@ -95,6 +117,7 @@ void worker_stats_add(const struct worker *w, struct query_stats *sum)
     sum->queries += s->queries;
     sum->udp += s->udp;
     sum->tcp += s->tcp;
+    sum->xdp += s->xdp;
     sum->dropped += s->dropped;
     sum->truncated += s->truncated;
     sum->edns += s->edns;

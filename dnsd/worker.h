@@ -14,6 +14,10 @@
 #include "dnsd/rcu.h"
 #include "dnsd/tcp.h"
 #include "dnsd/udp.h"
+#include "dnsd/xdp.h"
+
+/* AF_XDP sockets a worker takes at most: queues beyond pass to the kernel's sockets. */
+#define WORKER_MAX_XDP 16
 
 struct worker {
     int index;
@@ -28,16 +32,18 @@ struct worker {
     struct udp_sock *udp[DNSD_MAX_LISTEN];
     struct tcp_listener *tcp[DNSD_MAX_LISTEN];
     size_t nsocks;
+    struct xdp_sock *xdp[WORKER_MAX_XDP]; /* with --xdp */
+    size_t nxdp;
     struct tcp_conn *conns; /* open connections, for shutdown */
     bool stopping;
     uint8_t tcp_scratch[DNS_MSG_MAX]; /* a TCP response before it is queued */
 };
 
 /* Creates the worker's loop and sockets, bound and listening (before privileges are
- * dropped; the loop runs once worker_start() is called). Returns 0, or an error with
- * msg. */
+ * dropped; the loop runs once worker_start() is called), with its AF_XDP sockets when
+ * xdp is not NULL. Returns 0, or an error with msg. */
 int worker_init(struct worker *w, int index, const struct dnsd_cfg *cfg, struct rcu *rcu,
-                _Atomic unsigned *tcp_conns, char *msg, size_t msglen);
+                _Atomic unsigned *tcp_conns, struct xdp_filter *xdp, char *msg, size_t msglen);
 int worker_start(struct worker *w);
 /* Asks the worker to stop (any thread); worker_join() waits for it: UDP stops, TCP
  * listeners close, open connections finish the answers they owe, then close. */
