@@ -19,7 +19,7 @@ BUILD_PACKAGES=(build-essential autoconf automake pkg-config
     libssl-dev libxdp-dev libbpf-dev)
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-xdist python3-dnspython ldnsutils
     dnsperf knot nsd gdnsd unbound bind9 pdns-recursor libmaxmind-db-writer-perl sqlite3
-    systemd man-db clang libclang-rt-14-dev)
+    systemd man-db clang libclang-rt-14-dev iproute2)
 # Peer servers and resolvers we install only to run them ourselves on test ports: keep
 # their system services from starting (and binding port 53) when they are installed
 # (package, or package=service).

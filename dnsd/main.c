@@ -298,8 +298,8 @@ static int run(struct dnsd *d)
              first->nzones, first->nrecords, d->cfg.threads, addrs,
              d->cfg.udp_by_cpu ? "CPU" : "hash");
     if (d->xdp)
-        log_info("UDP to these addresses also taken from %s by AF_XDP (%s mode, %u receive "
-                 "queues)",
+        log_info("UDP to these addresses also taken from %s by AF_XDP (%s mode, receive "
+                 "queues: %u)",
                  d->cfg.xdp, xdp_filter_mode(d->xdp), xdp_filter_queues(d->xdp));
     if (strcmp(d->cfg.udp_steering, "cpu") == 0 && d->cfg.threads > d->cfg.cpus)
         log_info("UDP steered by hash, not by CPU: more threads (%u) than CPUs (%u)",

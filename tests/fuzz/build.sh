@@ -3,7 +3,7 @@
 # libFuzzer, ASan and UBSan: configures BUILDDIR (default build/fuzz) with every object
 # instrumented, builds the libraries and gtmctl there, then links the harness with the
 # query path's own sources: gtm-dnsd's sources in Makefile.am (query.c, answer.c, msg.c,
-# loader.c, ...) but for main() and the libuv parts (udp, tcp, sock, worker).
+# loader.c, ...) but for main() and the libuv parts (udp, tcp, sock, worker, xdp).
 #   tests/fuzz/build.sh [BUILDDIR]
 # Then, for example (one process; seeds: make-seeds.py; see README.md in this folder):
 #   BUILDDIR/fuzz_query -max_len=4096 -max_total_time=600 CORPUS_DIR SEED_DIR
@@ -24,7 +24,7 @@ fi
 make -C "$B" -j2 libgtmcommon.a libgtmdb.a libgtmgeo.a libgtmsnap.a gtmctl
 
 DNSD=$(awk '/^gtm_dnsd_SOURCES/ {f = 1} f {print} f && !/\\$/ {exit}' "$SRC/Makefile.am" |
-    tr -s ' \t\\' '\n' | grep '\.c$' | grep -v 'dnsd/\(main\|udp\|tcp\|sock\|worker\)\.c' |
+    tr -s ' \t\\' '\n' | grep '\.c$' | grep -v 'dnsd/\(main\|udp\|tcp\|sock\|worker\|xdp\)\.c' |
     sed "s|^|$SRC/|")
 DEPS="ldns sqlite3 libmaxminddb libcrypto"
 # shellcheck disable=SC2046
