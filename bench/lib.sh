@@ -153,15 +153,21 @@ pick_port() {
     PICKED_PORTS+=("$PORT")
 }
 
+# NSPFX: the command prefix that runs a command in the network namespace of the server
+# at hand (nsenter --net=...), for a server in a namespace of its own; empty otherwise.
+NSPFX=()
+
 # wait_ready NAME PORT PID LOG: waits (at most 30 s) until the server answers
-# www.$ZONE A with AA, then checks that nobody else shares its port.
+# www.$ZONE A with AA, then checks that nobody else shares its port (in NSPFX's
+# namespace).
 wait_ready() {
     local name=$1 port=$2 pid=$3 log=$4
-    if ! "${BENCHTOOL[@]}" wait-answer "$port" "www.$ZONE" A 30 --pid "$pid"; then
+    if ! "${NSPFX[@]+"${NSPFX[@]}"}" "${BENCHTOOL[@]}" wait-answer "$port" "www.$ZONE" A 30 --pid "$pid"; then
         tail -20 "$log" >&2 || true
         die "$name did not start (log above, from $log)"
     fi
-    "${BENCHTOOL[@]}" owners "$port" "$pid" || die "$name: port $port is not ours alone"
+    "${NSPFX[@]+"${NSPFX[@]}"}" "${BENCHTOOL[@]}" owners "$port" "$pid" ||
+        die "$name: port $port is not ours alone"
 }
 
 # ---- zone, queries and the gtm store -------------------------------------------------
@@ -209,12 +215,13 @@ make_gtm_store() {
 # GTM_ARGS: more gtm-dnsd options (--geoip FILE when a geo fixture is in use).
 GTM_ARGS=()
 
-# start_gtm DIR PORT THREADS: gtm-dnsd on 127.0.0.1:PORT serving DIR/gtm.db; sets
-# SERVER_PID and SERVER_LOG.
+# start_gtm DIR PORT THREADS: gtm-dnsd on 127.0.0.1:PORT (of NSPFX's namespace) serving
+# DIR/gtm.db; sets SERVER_PID and SERVER_LOG.
 start_gtm() {
     local dir=$1 port=$2 threads=$3
     SERVER_LOG=$dir/gtm-dnsd.log
-    start gtm "$SERVER_LOG" "$BUILDDIR/gtm-dnsd" --db "$dir/gtm.db" --listen "127.0.0.1:$port" \
+    start gtm "$SERVER_LOG" "${NSPFX[@]+"${NSPFX[@]}"}" "$BUILDDIR/gtm-dnsd" --db "$dir/gtm.db" \
+        --listen "127.0.0.1:$port" \
         --threads "$threads" --foreground --log-level info "${GTM_ARGS[@]+"${GTM_ARGS[@]}"}"
     SERVER_PID=$STARTED_PID
 }

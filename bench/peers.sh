@@ -44,8 +44,9 @@
 #   --modes LIST   MODES      default "sat q20000 q50000"
 #   --sets LIST    SETS       query sets (default "static geo mix")
 #   --peers LIST   PEERS      default "gtm knot nsd gdnsd floor"; also gtmhash (gtm-dnsd
-#                             with --udp-steering hash); the first is the one the
-#                             ratios are taken for
+#                             with --udp-steering hash) and gtmxdp (gtm-dnsd --xdp lo,
+#                             in a network namespace of its own: root); the first is
+#                             the one the ratios are taken for
 #   --records N    RECORDS    generated records in the zone (default 5000)
 #   --out FILE     OUT        markdown results (default bench/out/peers-DATE.md)
 #   --port-base P  PORT_BASE  first port to try (default 15350; never 53)
@@ -174,6 +175,7 @@ done
 
 peer_gtm_sets="static geo mix"
 peer_gtmhash_sets="static geo mix"
+peer_gtmxdp_sets="static geo mix"
 peer_knot_sets="static"
 peer_nsd_sets="static"
 peer_gdnsd_sets="static geo mix"
@@ -209,6 +211,43 @@ peer_gtm_start() { gtm_peer_start "$@"; }
 peer_gtmhash_check() { peer_gtm_check; }
 peer_gtmhash_version() { gtm_version; }
 peer_gtmhash_start() { gtm_peer_start "$@" --udp-steering hash; }
+# gtmxdp: gtm-dnsd with --xdp lo, taking its UDP queries by AF_XDP. Its filter would sit
+# in front of every server on the loopback it is attached to (in the generic hook, which
+# copies each datagram it sees), so it gets a network namespace and a loopback of its
+# own, where dnsperf and the answer checks run too. There the loopback must accept
+# packets that come from 127.0.0.1 without a route attached (route_localnet,
+# accept_local), as AF_XDP replies do.
+peer_gtmxdp_check() {
+    peer_gtm_check
+    need unshare util-linux "a network namespace for gtmxdp"
+    need nsenter util-linux "a network namespace for gtmxdp"
+    need ip iproute2 "a network namespace for gtmxdp"
+    [ "$(id -u)" = 0 ] || die "gtmxdp needs root (a network namespace, AF_XDP)"
+}
+peer_gtmxdp_version() { echo "$(gtm_version), --xdp lo"; }
+peer_gtmxdp_start() {
+    local dir=$1 i
+    start gtmxdp-netns "$dir/netns.log" unshare -n sleep 1000000
+    NS_OF[gtmxdp]=$STARTED_PID
+    for ((i = 0; i < 100; i++)); do
+        [ "$(readlink "/proc/$STARTED_PID/ns/net")" = "$(readlink /proc/$$/ns/net)" ] || break
+        sleep 0.05
+    done
+    ns_prefix gtmxdp
+    "${NSPFX[@]}" sh -c 'ip link set lo up &&
+        echo 1 >/proc/sys/net/ipv4/conf/lo/route_localnet &&
+        echo 1 >/proc/sys/net/ipv4/conf/lo/accept_local' || die "gtmxdp: cannot set up its namespace"
+    gtm_peer_start "$@" --xdp lo
+    NSPFX=()
+}
+
+# NS_OF[PEER]: the PID of the process that holds the network namespace of a peer that
+# has one of its own (gtmxdp). ns_prefix PEER sets NSPFX (bench/lib.sh) for it.
+declare -A NS_OF
+ns_prefix() {
+    NSPFX=()
+    [ -z "${NS_OF[$1]:-}" ] || NSPFX=(nsenter "--net=/proc/${NS_OF[$1]}/ns/net")
+}
 
 peer_knot_check() { need knotd knot "Knot DNS, a peer"; }
 peer_knot_version() { echo "Knot DNS $(knotd --version | awk '{print $NF}')"; }
@@ -359,7 +398,7 @@ need awk gawk
     die "dnspython missing for $PYTHON: apt-get install python3-dnspython"
 declare -A SEEN
 for p in "${PEER_LIST[@]}"; do
-    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, gtmhash, knot, nsd, gdnsd, floor)"
+    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, gtmhash, gtmxdp, knot, nsd, gdnsd, floor)"
     [ -z "${SEEN[$p]:-}" ] || die "peer '$p' given twice"
     SEEN[$p]=1
     "peer_${p}_check"
@@ -418,6 +457,7 @@ for p in "${PEER_LIST[@]}"; do
     VERSION_OF[$p]=$("peer_${p}_version")
 done
 for p in "${PEER_LIST[@]}"; do
+    ns_prefix "$p"
     wait_ready "$p" "${PORT_OF[$p]}" "${PID_OF[$p]}" "${LOG_OF[$p]}"
     track_tree "$p" "${PID_OF[$p]}"
     say "$p (${VERSION_OF[$p]}) answers on 127.0.0.1:${PORT_OF[$p]}, pid ${PID_OF[$p]}" \
@@ -432,7 +472,9 @@ if [[ " ${SET_LIST[*]} " == *" static "* ]]; then
     ANSWERS_NOTE[static]="identical for all $(wc -l <"$QUERIES") queries"
     for p in "${PEER_LIST[@]}"; do
         [ "$p" != floor ] || continue
-        "${BENCHTOOL[@]}" answers "${PORT_OF[$p]}" "$QUERIES" >"$BENCH_TMP/$p.answers"
+        ns_prefix "$p"
+        "${NSPFX[@]+"${NSPFX[@]}"}" "${BENCHTOOL[@]}" answers "${PORT_OF[$p]}" "$QUERIES" \
+            >"$BENCH_TMP/$p.answers"
     done
     for p in "${PEER_LIST[@]:1}"; do
         [ "$p" != floor ] || continue
@@ -451,7 +493,8 @@ for q in geo mix; do
     ANSWERS_NOTE[$q]=""
     for p in "${PEER_LIST[@]}"; do
         { [ "$p" != floor ] && serves "$p" "$q"; } || continue
-        if ok=$("${BENCHTOOL[@]}" answers-wire "${PORT_OF[$p]}" "${QFILE[$q]}" \
+        ns_prefix "$p"
+        if ok=$("${NSPFX[@]+"${NSPFX[@]}"}" "${BENCHTOOL[@]}" answers-wire "${PORT_OF[$p]}" "${QFILE[$q]}" \
             "$GEO_DIR/$q.expect" --sample "$GEO_CHECK" --out "$BENCH_TMP/$p.$q.answers" \
             2>"$BENCH_TMP/$p.$q.check"); then
             ANSWERS_NOTE[$q]+="${ANSWERS_NOTE[$q]:+; }$p: $ok"
@@ -496,7 +539,8 @@ dnsperf_cmd() {
     base=${rate%+pin}
     CMD=()
     [ "$rate" = "$base" ] || CMD=(taskset -c "$PIN_DNSPERF_CPU")
-    CMD+=(dnsperf -s 127.0.0.1 -p "${PORT_OF[$peer]}" -d "${QFILE[$set]}" -l "$secs"
+    ns_prefix "$peer"
+    CMD+=("${NSPFX[@]+"${NSPFX[@]}"}" dnsperf -s 127.0.0.1 -p "${PORT_OF[$peer]}" -d "${QFILE[$set]}" -l "$secs"
         -c "$DNSPERF_CLIENTS" -q "$DNSPERF_OUTSTANDING" -t "$DNSPERF_TIMEOUT")
     [ "${QFORMAT[$set]}" = text ] || CMD+=(-B)
     [ "$base" = sat ] || CMD+=(-Q "${base#q}")

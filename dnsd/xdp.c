@@ -13,6 +13,7 @@
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,6 +456,27 @@ static void refill(struct xdp_sock *x, uint64_t addr)
     }
 }
 
+/* Has the kernel taken every reply of the TX ring? */
+static bool tx_drained(struct xdp_sock *x)
+{
+    return __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) == *x->tx.producer;
+}
+
+/* Tells the kernel to send the TX ring. Without a NIC that sends from the ring itself
+ * (zero-copy), each call sends at most 32 frames (the kernel's budget a call: EAGAIN)
+ * and fails with EBUSY while the completion ring is full: call again, emptying the
+ * completion ring, until every reply is out, so that none waits for the next query. */
+static void send_all(struct xdp_sock *x)
+{
+    for (int i = 0; i < XDP_RING / 32 + 2 && xsk_ring_prod__needs_wakeup(&x->tx); i++) {
+        if (tx_drained(x))
+            return;
+        if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 && errno != EAGAIN && errno != EBUSY)
+            return; /* ENOBUFS, ENETDOWN: the next batch tries again */
+        recycle(x);
+    }
+}
+
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct xdp_sock *x = h->data;
@@ -503,8 +525,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
         /* unused reservations go back: submit only the replies */
         x->tx.cached_prod -= n - k;
         xsk_ring_prod__submit(&x->tx, k);
-        if (k && xsk_ring_prod__needs_wakeup(&x->tx))
-            sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0); /* EAGAIN, EBUSY: sent later */
+        if (k)
+            send_all(x);
         if (n < XDP_BATCH)
             break;
     }
