@@ -7,11 +7,12 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <xdp/xsk.h>
@@ -41,6 +43,7 @@ struct xdp_key {
 struct xdp_filter {
     int ifindex;
     unsigned queues;
+    unsigned mtu; /* bytes of IP packet the interface sends */
     int listen_fd, xsks_fd, prog_fd, link_fd;
     const char *mode;
 };
@@ -178,18 +181,25 @@ static size_t filter_code(struct bpf_insn *code, int listen_fd, int xsks_fd)
     return n;
 }
 
-/* The interface's receive queues, from sysfs (at least 1). */
-static unsigned count_queues(const char *ifname)
+/* The interface's receive queues (ethtool's channels; 1 when it has none, as the
+ * loopback) and MTU, asked through a socket of this network namespace. 0 or -errno. */
+static int link_facts(const char *ifname, unsigned *queues, unsigned *mtu)
 {
-    char path[128];
-    unsigned n = 0;
-    snprintf(path, sizeof path, "/sys/class/net/%s/queues", ifname);
-    DIR *d = opendir(path);
-    for (struct dirent *e; d && (e = readdir(d));)
-        n += strncmp(e->d_name, "rx-", 3) == 0;
-    if (d)
-        closedir(d);
-    return n ? n : 1;
+    struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+    struct ifreq ifr = {0};
+    int rc = 0, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    if (ioctl(fd, SIOCGIFMTU, &ifr) != 0)
+        rc = -errno;
+    *mtu = (unsigned)ifr.ifr_mtu;
+    ifr.ifr_data = (void *)&ch;
+    *queues = ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.combined_count + ch.rx_count > 0
+                  ? ch.combined_count + ch.rx_count
+                  : 1;
+    close(fd);
+    return rc;
 }
 
 static int add_listen(int fd, const struct dnsd_listen *l)
@@ -223,7 +233,10 @@ int xdp_filter_new(struct xdp_filter **out, const struct dnsd_cfg *cfg, char *ms
         snprintf(msg, msglen, "--xdp %s: no such network interface", cfg->xdp);
         goto out;
     }
-    f->queues = count_queues(cfg->xdp);
+    if ((rc = link_facts(cfg->xdp, &f->queues, &f->mtu))) {
+        snprintf(msg, msglen, "--xdp %s: %s", cfg->xdp, strerror(-rc));
+        goto out;
+    }
     f->listen_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "gtm_listen", sizeof(struct xdp_key),
                                   sizeof(uint32_t), DNSD_MAX_LISTEN, NULL);
     f->xsks_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "gtm_xsks", sizeof(uint32_t), sizeof(int),
@@ -322,6 +335,7 @@ struct xdp_sock {
     struct xsk_ring_prod fill, tx;
     struct xsk_ring_cons comp, rx;
     int fd;
+    unsigned mtu; /* the interface's: no reply is longer (they cannot be fragmented) */
     uint8_t resp[XDP_RESP_MAX];
 };
 
@@ -363,14 +377,15 @@ static int parse_frame(const uint8_t *p, size_t len, struct xdp_query *xq)
     xq->ip_off = ETH_LEN;
     if (type == 0x0800) {
         struct sockaddr_in *a = (struct sockaddr_in *)&xq->peer;
-        if (wire_rd_u8(&rd, &vihl) || vihl != 0x45 || wire_rd_bytes(&rd, V4_LEN - 1, &ip))
+        if (wire_rd_u8(&rd, &vihl) || vihl != 0x45 || wire_rd_bytes(&rd, V4_LEN - 1, &ip) ||
+            ip[8] != IPPROTO_UDP)
             return -1;
         a->sin_family = AF_INET;
         memcpy(&a->sin_addr, ip + 11, 4); /* source, after version+IHL */
         xq->udp_off = ETH_LEN + V4_LEN;
     } else if (type == 0x86DD) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&xq->peer;
-        if (wire_rd_bytes(&rd, V6_LEN, &ip))
+        if (wire_rd_bytes(&rd, V6_LEN, &ip) || ip[6] != IPPROTO_UDP)
             return -1;
         memset(a, 0, sizeof *a);
         a->sin6_family = AF_INET6;
@@ -503,10 +518,14 @@ static void on_readable(uv_poll_t *h, int status, int events)
             struct xdp_query xq;
             size_t len = 0;
             if (parse_frame(p, d->len, &xq) == 0) {
-                size_t cap = room_b - xq.dns_off;
+                /* what the frame, the MTU and --edns-size all allow; a longer answer
+                 * is truncated (TC) and the client asks again over TCP */
+                size_t cap = room_b - xq.dns_off, mtu_cap = x->mtu - (xq.dns_off - ETH_LEN);
+                cap = cap < mtu_cap ? cap : mtu_cap;
                 len = query_answer(&w->q, s, p + xq.dns_off, xq.dns_len,
                                    (const struct sockaddr *)&xq.peer, x->resp,
                                    cap < cap_cfg ? cap : cap_cfg, false);
+                w->q.stats.xdp++;
             } else {
                 w->q.stats.dropped++;
             }
@@ -520,7 +539,6 @@ static void on_readable(uv_poll_t *h, int status, int events)
             t->len = (uint32_t)reply_frame(p, &xq, len);
         }
         rcu_leave(w->reader);
-        w->q.stats.xdp += n;
         xsk_ring_cons__release(&x->rx, n);
         /* unused reservations go back: submit only the replies */
         x->tx.cached_prod -= n - k;
@@ -542,6 +560,7 @@ int xdp_sock_open(struct xdp_sock **out, struct worker *w, struct xdp_filter *f,
     int rc;
     x->w = w;
     x->fd = -1;
+    x->mtu = f->mtu;
     if_indextoname((unsigned)f->ifindex, ifname);
     x->mem = mmap(NULL, (size_t)XDP_FRAMES * XDP_FRAME_SIZE, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

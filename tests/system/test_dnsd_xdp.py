@@ -72,12 +72,12 @@ def link():
         lk.close()
 
 
-def start_xdp(daemons, db, lk, *extra):
-    """gtm-dnsd in lk's namespace on port 53 of .2 and ::2, with --xdp on its side of the
-    veth pair; ip netns exec execs it, so the Daemon's PID is gtm-dnsd's."""
-    cmd = ["ip", "netns", "exec", lk.ns, BUILDDIR / "gtm-dnsd", "--db", db,
-           "--listen", f"{lk.v4}.2:53", "--listen", f"[{lk.v6}2]:53", "--threads", "2",
-           "--foreground", "--log-level", "debug", "--xdp", lk.inner, *extra]
+def start_xdp(daemons, db, lk, *extra, v6=True):
+    """gtm-dnsd in lk's namespace on port 53 of .2 and ::2 (with v6), with --xdp on its
+    side of the veth pair; ip netns exec execs it, so the Daemon's PID is gtm-dnsd's."""
+    listen = ["--listen", f"{lk.v4}.2:53"] + (["--listen", f"[{lk.v6}2]:53"] if v6 else [])
+    cmd = ["ip", "netns", "exec", lk.ns, BUILDDIR / "gtm-dnsd", "--db", db, *listen,
+           "--threads", "2", "--foreground", "--log-level", "debug", "--xdp", lk.inner, *extra]
     return daemons("gtm-dnsd", cmd)
 
 
@@ -120,6 +120,22 @@ def test_xdp_answers_as_the_sockets(shared_store, daemons, link):
             assert r == t, f"{name} {qtype} to {addr}: UDP by XDP\n{r}\nTCP\n{t}"
     udp, xdp = stats(d)
     assert (udp, xdp) == (sent, sent)
+
+
+def test_xdp_replies_fit_the_mtu(shared_store, daemons, link):
+    """An AF_XDP reply cannot be fragmented: one that the interface's MTU cannot carry
+    is truncated, and the client gets the whole answer over TCP. (IPv4: an MTU this
+    small takes IPv6 off the link.)"""
+    ip("link", "set", "dev", link.outer, "mtu", 600)
+    ip("-n", link.ns, "link", "set", "dev", link.inner, "mtu", 600)
+    d = start_xdp(daemons, shared_store.db, link, v6=False)
+    q = dns.message.make_query("big.dnsd.test.", "A", use_edns=0, payload=4096)
+    wire = dns.query.udp(q, f"{link.v4}.2", port=53, timeout=3).to_wire()
+    assert dns.message.from_wire(wire).flags & dns.flags.TC
+    assert len(wire) + 28 <= 600
+    full = dns.query.tcp(q, f"{link.v4}.2", port=53, timeout=3)
+    assert len(full.to_wire()) + 28 > 600 and not full.flags & dns.flags.TC
+    assert stats(d) == (1, 1)
 
 
 def test_xdp_passes_other_addresses(shared_store, daemons, link):
