@@ -44,9 +44,10 @@
 #   --modes LIST   MODES      default "sat q20000 q50000"
 #   --sets LIST    SETS       query sets (default "static geo mix")
 #   --peers LIST   PEERS      default "gtm knot nsd gdnsd floor"; also gtmhash (gtm-dnsd
-#                             with --udp-steering hash) and gtmxdp (gtm-dnsd --xdp lo,
-#                             in a network namespace of its own: root); the first is
-#                             the one the ratios are taken for
+#                             with --udp-steering hash), gtmxdp (gtm-dnsd --xdp lo, in a
+#                             network namespace of its own: root) and floorxdp (the
+#                             floor the same way); the first is the one the ratios
+#                             are taken for
 #   --records N    RECORDS    generated records in the zone (default 5000)
 #   --out FILE     OUT        markdown results (default bench/out/peers-DATE.md)
 #   --port-base P  PORT_BASE  first port to try (default 15350; never 53)
@@ -180,6 +181,7 @@ peer_knot_sets="static"
 peer_nsd_sets="static"
 peer_gdnsd_sets="static geo mix"
 peer_floor_sets="static geo mix"
+peer_floorxdp_sets="static geo mix"
 
 # serves PEER SET: can PEER answer the queries of SET?
 serves() {
@@ -219,26 +221,35 @@ peer_gtmhash_start() { gtm_peer_start "$@" --udp-steering hash; }
 # accept_local), as AF_XDP replies do.
 peer_gtmxdp_check() {
     peer_gtm_check
-    need unshare util-linux "a network namespace for gtmxdp"
-    need nsenter util-linux "a network namespace for gtmxdp"
-    need ip iproute2 "a network namespace for gtmxdp"
-    [ "$(id -u)" = 0 ] || die "gtmxdp needs root (a network namespace, AF_XDP)"
+    need_netns gtmxdp
+}
+need_netns() {
+    need unshare util-linux "a network namespace for $1"
+    need nsenter util-linux "a network namespace for $1"
+    need ip iproute2 "a network namespace for $1"
+    [ "$(id -u)" = 0 ] || die "$1 needs root (a network namespace, AF_XDP)"
 }
 peer_gtmxdp_version() { echo "$(gtm_version), --xdp lo"; }
 peer_gtmxdp_start() {
-    local dir=$1 i
-    start gtmxdp-netns "$dir/netns.log" unshare -n sleep 1000000
-    NS_OF[gtmxdp]=$STARTED_PID
+    own_netns gtmxdp "$1"
+    gtm_peer_start "$@" --xdp lo
+    NSPFX=()
+}
+
+# own_netns PEER DIR: a network namespace for PEER (held by a process of ours, in
+# NS_OF[PEER]) with its loopback up and accepting what AF_XDP sends; sets NSPFX.
+own_netns() {
+    local i
+    start "$1-netns" "$2/netns.log" unshare -n sleep 1000000
+    NS_OF[$1]=$STARTED_PID
     for ((i = 0; i < 100; i++)); do
         [ "$(readlink "/proc/$STARTED_PID/ns/net")" = "$(readlink /proc/$$/ns/net)" ] || break
         sleep 0.05
     done
-    ns_prefix gtmxdp
+    ns_prefix "$1"
     "${NSPFX[@]}" sh -c 'ip link set lo up &&
         echo 1 >/proc/sys/net/ipv4/conf/lo/route_localnet &&
-        echo 1 >/proc/sys/net/ipv4/conf/lo/accept_local' || die "gtmxdp: cannot set up its namespace"
-    gtm_peer_start "$@" --xdp lo
-    NSPFX=()
+        echo 1 >/proc/sys/net/ipv4/conf/lo/accept_local' || die "$1: cannot set up its namespace"
 }
 
 # NS_OF[PEER]: the PID of the process that holds the network namespace of a peer that
@@ -387,6 +398,21 @@ peer_floor_start() {
     start floor "$SERVER_LOG" "$BUILDDIR/bench/floor" 127.0.0.1 "$port" "$threads"
     SERVER_PID=$STARTED_PID
 }
+# floorxdp: the floor taking its queries by AF_XDP as gtmxdp does, in a namespace of its own
+peer_floorxdp_check() {
+    need_floor
+    need_netns floorxdp
+}
+peer_floorxdp_version() { echo "bench/floor xdp:lo (fixed reply, AF_XDP batches of 64)"; }
+peer_floorxdp_start() {
+    local dir=$1 port=$2 threads=$3
+    own_netns floorxdp "$dir"
+    SERVER_LOG=$dir/floor.log
+    start floorxdp "$SERVER_LOG" "${NSPFX[@]}" "$BUILDDIR/bench/floor" 127.0.0.1 "$port" \
+        "$threads" xdp:lo
+    SERVER_PID=$STARTED_PID
+    NSPFX=()
+}
 
 # ---- checks --------------------------------------------------------------------------
 
@@ -398,7 +424,7 @@ need awk gawk
     die "dnspython missing for $PYTHON: apt-get install python3-dnspython"
 declare -A SEEN
 for p in "${PEER_LIST[@]}"; do
-    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, gtmhash, gtmxdp, knot, nsd, gdnsd, floor)"
+    declare -F "peer_${p}_start" >/dev/null || die "unknown peer '$p' (gtm, gtmhash, gtmxdp, knot, nsd, gdnsd, floor, floorxdp)"
     [ -z "${SEEN[$p]:-}" ] || die "peer '$p' given twice"
     SEEN[$p]=1
     "peer_${p}_check"
@@ -471,13 +497,13 @@ declare -A ANSWERS_NOTE
 if [[ " ${SET_LIST[*]} " == *" static "* ]]; then
     ANSWERS_NOTE[static]="identical for all $(wc -l <"$QUERIES") queries"
     for p in "${PEER_LIST[@]}"; do
-        [ "$p" != floor ] || continue
+        [ "${p#floor}" = "$p" ] || continue
         ns_prefix "$p"
         "${NSPFX[@]+"${NSPFX[@]}"}" "${BENCHTOOL[@]}" answers "${PORT_OF[$p]}" "$QUERIES" \
             >"$BENCH_TMP/$p.answers"
     done
     for p in "${PEER_LIST[@]:1}"; do
-        [ "$p" != floor ] || continue
+        [ "${p#floor}" = "$p" ] || continue
         if ! diff -u "$BENCH_TMP/$BASE.answers" "$BENCH_TMP/$p.answers" >"$BENCH_TMP/$p.diff"; then
             warn "$p answers differently from $BASE:"
             cat "$BENCH_TMP/$p.diff" >&2
@@ -492,7 +518,7 @@ for q in geo mix; do
     [[ " ${SET_LIST[*]} " == *" $q "* ]] || continue
     ANSWERS_NOTE[$q]=""
     for p in "${PEER_LIST[@]}"; do
-        { [ "$p" != floor ] && serves "$p" "$q"; } || continue
+        { [ "${p#floor}" = "$p" ] && serves "$p" "$q"; } || continue
         ns_prefix "$p"
         if ok=$("${NSPFX[@]+"${NSPFX[@]}"}" "${BENCHTOOL[@]}" answers-wire "${PORT_OF[$p]}" "${QFILE[$q]}" \
             "$GEO_DIR/$q.expect" --sample "$GEO_CHECK" --out "$BENCH_TMP/$p.$q.answers" \
@@ -648,7 +674,7 @@ mode_text() {
     printf 'pin_dnsperf_cpu\t%s\npin_server_cpu\t%s\n' "$PIN_DNSPERF_CPU" "$PIN_SERVER_CPU"
     # issue 6's targets: the first server's µs/query over the peer's (a|b: the lower of
     # the two), at most the given ratio, for the given query sets
-    printf 'target\tfloor\tstatic geo mix\t1.5\twithin 1.5x of the minimal responder\n'
+    printf 'target\tfloor|floorxdp\tstatic geo mix\t1.5\twithin 1.5x of the minimal responder\n'
     printf 'target\tknot|nsd\tstatic\t1.0\tstatic names: no more than the best of Knot and NSD\n'
     printf 'target\tgdnsd\tgeo\t0.667\tmanaged geo names with ECS: at most 2/3 of gdnsd\n'
     fact() { printf 'fact\t%s\t%s\n' "$1" "$2"; }
@@ -665,7 +691,9 @@ mode_text() {
         knot) fact "$p" "${VERSION_OF[$p]}: udp-workers $THREADS, tcp-workers 1, background-workers 1" ;;
         nsd) fact "$p" "${VERSION_OF[$p]}: server-count $THREADS, reuseport yes, minimal-responses yes, rate limiting $NSD_RRL" ;;
         gdnsd) fact "$p" "${VERSION_OF[$p]}: udp_threads $THREADS, tcp_threads 1${GEO_DIR:+, geoip plugin on the fixture .mmdb and map, ECS on (its default)}" ;;
+        gtmxdp) fact "$p" "${VERSION_OF[$p]}: --threads $THREADS --xdp lo, in a network namespace of its own with dnsperf (lo: route_localnet and accept_local on)${GEO_DIR:+, --geoip with the fixture .mmdb}" ;;
         floor) fact "$p" "${VERSION_OF[$p]}: $THREADS threads, UDP steered by CPU as gtm-dnsd's default" ;;
+        floorxdp) fact "$p" "${VERSION_OF[$p]}: $THREADS threads, in a network namespace of its own as gtmxdp" ;;
         esac
     done
     fact dnsperf "$(dnsperf -h 2>&1 | sed -n 's/^Version /dnsperf /p'), one sender and one receiver thread (no -T); -t $DNSPERF_TIMEOUT${DNSPERF_OPTS:+, plus $DNSPERF_OPTS}"

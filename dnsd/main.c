@@ -237,7 +237,8 @@ static int run(struct dnsd *d)
     if (d->cfg.rrl_rate)
         d->rrl =
             rrl_new(d->cfg.rrl_rate, d->cfg.rrl_slip, d->cfg.rrl_v4_prefix, d->cfg.rrl_v6_prefix);
-    if (d->cfg.xdp && (rc = xdp_filter_new(&d->xdp, &d->cfg, msg, sizeof msg))) {
+    if (d->cfg.xdp &&
+        (rc = xdp_filter_new(&d->xdp, d->cfg.xdp, d->cfg.addrs, d->cfg.naddrs, msg, sizeof msg))) {
         log_err("cannot start: %s", msg);
         goto fail;
     }

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/random.h"
@@ -17,23 +18,50 @@ static void on_stop(uv_async_t *a)
         tcp_close(w->tcp[i]);
     }
     w->nsocks = 0;
-    for (size_t i = 0; i < w->nxdp; i++)
+    for (size_t i = 0; i < w->nxdp; i++) {
+        w->q.stats.dropped += xdp_sock_dropped(w->xdp[i]);
         xdp_sock_close(w->xdp[i]);
+    }
     w->nxdp = 0;
     tcp_close_all(w);
     uv_close((uv_handle_t *)&w->stop_async, NULL);
 }
 
+/* ---- AF_XDP (dnsd/xdp.h): the worker's answers, a batch inside one snapshot ---- */
+
+static void xdp_batch(void *arg, bool begin)
+{
+    struct worker *w = arg;
+    if (begin) {
+        w->q.now_s = (uint32_t)(uv_now(&w->loop) / 1000);
+        w->q.unix_s = (uint32_t)time(NULL);
+        w->xdp_snap = rcu_enter(w->rcu, w->reader);
+    } else {
+        rcu_leave(w->reader);
+        w->xdp_snap = NULL;
+    }
+}
+
+static size_t xdp_answer(void *arg, const uint8_t *query, size_t len, const struct sockaddr *peer,
+                         uint8_t *out, size_t cap)
+{
+    struct worker *w = arg;
+    w->q.stats.xdp++;
+    return query_answer(&w->q, w->xdp_snap, query, len, peer, out,
+                        cap < w->cfg->edns_size ? cap : w->cfg->edns_size, false);
+}
+
 /* The AF_XDP sockets of the worker: queues index, index + threads, ... */
 static int open_xdp(struct worker *w, struct xdp_filter *f, char *msg, size_t msglen)
 {
+    const struct xdp_ops ops = {xdp_batch, xdp_answer, w};
     int rc = 0;
     for (unsigned q = (unsigned)w->index; f && q < xdp_filter_queues(f); q += w->cfg->threads) {
         if (w->nxdp == WORKER_MAX_XDP)
             break; /* the queues past these pass to the kernel's sockets */
-        if ((rc = xdp_sock_open(&w->xdp[w->nxdp], w, f, q, msg, msglen)))
+        if ((rc = xdp_sock_open(&w->xdp[w->nxdp], f, q, &ops, msg, msglen)))
             break;
-        if ((rc = xdp_sock_start(w->xdp[w->nxdp++]))) {
+        if ((rc = xdp_sock_start(w->xdp[w->nxdp++], &w->loop))) {
             snprintf(msg, msglen, "AF_XDP socket of queue %u: %s", q, uv_strerror(rc));
             break;
         }
@@ -119,6 +147,8 @@ void worker_stats_add(const struct worker *w, struct query_stats *sum)
     sum->tcp += s->tcp;
     sum->xdp += s->xdp;
     sum->dropped += s->dropped;
+    for (size_t i = 0; i < w->nxdp; i++)
+        sum->dropped += xdp_sock_dropped(w->xdp[i]);
     sum->truncated += s->truncated;
     sum->edns += s->edns;
     sum->nsid += s->nsid;

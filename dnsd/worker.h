@@ -34,7 +34,8 @@ struct worker {
     size_t nsocks;
     struct xdp_sock *xdp[WORKER_MAX_XDP]; /* with --xdp */
     size_t nxdp;
-    struct tcp_conn *conns; /* open connections, for shutdown */
+    const struct snap *xdp_snap; /* during a batch of AF_XDP queries */
+    struct tcp_conn *conns;      /* open connections, for shutdown */
     bool stopping;
     uint8_t tcp_scratch[DNS_MSG_MAX]; /* a TCP response before it is queued */
 };

@@ -22,12 +22,10 @@
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <xdp/xsk.h>
 
 #include "common/wire.h"
 #include "common/xalloc.h"
-#include "dnsd/worker.h"
 #include "dnsd/xdp.h"
 
 /* ---- the filter ---------------------------------------------------------------- */
@@ -220,21 +218,22 @@ static int add_listen(int fd, const struct dnsd_listen *l)
     return bpf_map_update_elem(fd, &k, &one, BPF_ANY) ? -errno : 0;
 }
 
-int xdp_filter_new(struct xdp_filter **out, const struct dnsd_cfg *cfg, char *msg, size_t msglen)
+int xdp_filter_new(struct xdp_filter **out, const char *ifname, const struct dnsd_listen *addrs,
+                   size_t naddrs, char *msg, size_t msglen)
 {
     struct xdp_filter *f = xcalloc(1, sizeof *f);
     struct bpf_insn code[64];
     char log[4096] = "";
     int rc;
     f->listen_fd = f->xsks_fd = f->prog_fd = f->link_fd = -1;
-    f->ifindex = (int)if_nametoindex(cfg->xdp);
+    f->ifindex = (int)if_nametoindex(ifname);
     if (f->ifindex == 0) {
         rc = -errno;
-        snprintf(msg, msglen, "--xdp %s: no such network interface", cfg->xdp);
+        snprintf(msg, msglen, "--xdp %s: no such network interface", ifname);
         goto out;
     }
-    if ((rc = link_facts(cfg->xdp, &f->queues, &f->mtu))) {
-        snprintf(msg, msglen, "--xdp %s: %s", cfg->xdp, strerror(-rc));
+    if ((rc = link_facts(ifname, &f->queues, &f->mtu))) {
+        snprintf(msg, msglen, "--xdp %s: %s", ifname, strerror(-rc));
         goto out;
     }
     f->listen_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "gtm_listen", sizeof(struct xdp_key),
@@ -243,13 +242,13 @@ int xdp_filter_new(struct xdp_filter **out, const struct dnsd_cfg *cfg, char *ms
                                 f->queues, NULL);
     if (f->listen_fd < 0 || f->xsks_fd < 0) {
         rc = -errno;
-        snprintf(msg, msglen, "--xdp %s: cannot create the filter's maps: %s (needs root)",
-                 cfg->xdp, strerror(-rc));
+        snprintf(msg, msglen, "--xdp %s: cannot create the filter's maps: %s (needs root)", ifname,
+                 strerror(-rc));
         goto out;
     }
-    for (size_t i = 0; i < cfg->naddrs; i++)
-        if ((rc = add_listen(f->listen_fd, &cfg->addrs[i]))) {
-            snprintf(msg, msglen, "--xdp %s: %s", cfg->xdp, strerror(-rc));
+    for (size_t i = 0; i < naddrs; i++)
+        if ((rc = add_listen(f->listen_fd, &addrs[i]))) {
+            snprintf(msg, msglen, "--xdp %s: %s", ifname, strerror(-rc));
             goto out;
         }
     LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_XDP, .log_buf = log,
@@ -258,7 +257,7 @@ int xdp_filter_new(struct xdp_filter **out, const struct dnsd_cfg *cfg, char *ms
     f->prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "gtm_dns", "GPL", code, n, &po);
     if (f->prog_fd < 0) {
         rc = -errno;
-        snprintf(msg, msglen, "--xdp %s: the kernel refuses the filter: %s%s%s", cfg->xdp,
+        snprintf(msg, msglen, "--xdp %s: the kernel refuses the filter: %s%s%s", ifname,
                  strerror(-rc), *log ? ": " : "", log);
         goto out;
     }
@@ -273,7 +272,7 @@ int xdp_filter_new(struct xdp_filter **out, const struct dnsd_cfg *cfg, char *ms
     }
     if (f->link_fd < 0) {
         rc = -errno;
-        snprintf(msg, msglen, "--xdp %s: cannot attach the filter: %s", cfg->xdp,
+        snprintf(msg, msglen, "--xdp %s: cannot attach the filter: %s", ifname,
                  rc == -EBUSY || rc == -EEXIST
                      ? "the interface has an XDP program already (ip link show dev IFACE)"
                      : strerror(-rc));
@@ -328,7 +327,8 @@ void xdp_filter_free(struct xdp_filter *f)
 
 struct xdp_sock {
     uv_poll_t poll;
-    struct worker *w;
+    struct xdp_ops ops;
+    uint64_t dropped; /* frames that were not a UDP datagram (the filter lets none through) */
     void *mem;
     struct xsk_umem *umem;
     struct xsk_socket *xsk;
@@ -495,13 +495,9 @@ static void send_all(struct xdp_sock *x)
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct xdp_sock *x = h->data;
-    struct worker *w = x->w;
-    size_t cap_cfg = w->cfg->edns_size;
     (void)events;
     if (status < 0)
         return;
-    w->q.now_s = (uint32_t)(uv_now(&w->loop) / 1000);
-    w->q.unix_s = (uint32_t)time(NULL);
     for (int round = 0; round < XDP_ROUNDS; round++) {
         uint32_t ri = 0, ti = 0, k = 0;
         recycle(x);
@@ -510,7 +506,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
         if (n == 0)
             break;
         xsk_ring_prod__reserve(&x->tx, n, &ti); /* room was checked */
-        const struct snap *s = rcu_enter(w->rcu, w->reader);
+        x->ops.batch(x->ops.arg, true);
         for (uint32_t i = 0; i < n; i++) {
             const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, ri + i);
             uint8_t *p = xsk_umem__get_data(x->mem, d->addr);
@@ -518,16 +514,14 @@ static void on_readable(uv_poll_t *h, int status, int events)
             struct xdp_query xq;
             size_t len = 0;
             if (parse_frame(p, d->len, &xq) == 0) {
-                /* what the frame, the MTU and --edns-size all allow; a longer answer
-                 * is truncated (TC) and the client asks again over TCP */
+                /* what the frame and the MTU allow; a longer answer is truncated (TC)
+                 * and the client asks again over TCP */
                 size_t cap = room_b - xq.dns_off, mtu_cap = x->mtu - (xq.dns_off - ETH_LEN);
-                cap = cap < mtu_cap ? cap : mtu_cap;
-                len = query_answer(&w->q, s, p + xq.dns_off, xq.dns_len,
-                                   (const struct sockaddr *)&xq.peer, x->resp,
-                                   cap < cap_cfg ? cap : cap_cfg, false);
-                w->q.stats.xdp++;
+                len = x->ops.answer(x->ops.arg, p + xq.dns_off, xq.dns_len,
+                                    (const struct sockaddr *)&xq.peer, x->resp,
+                                    cap < mtu_cap ? cap : mtu_cap);
             } else {
-                w->q.stats.dropped++;
+                x->dropped++;
             }
             if (len == 0) {
                 refill(x, d->addr);
@@ -538,7 +532,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
             t->addr = d->addr;
             t->len = (uint32_t)reply_frame(p, &xq, len);
         }
-        rcu_leave(w->reader);
+        x->ops.batch(x->ops.arg, false);
         xsk_ring_cons__release(&x->rx, n);
         /* unused reservations go back: submit only the replies */
         x->tx.cached_prod -= n - k;
@@ -551,14 +545,14 @@ static void on_readable(uv_poll_t *h, int status, int events)
     recycle(x);
 }
 
-int xdp_sock_open(struct xdp_sock **out, struct worker *w, struct xdp_filter *f, unsigned queue,
-                  char *msg, size_t msglen)
+int xdp_sock_open(struct xdp_sock **out, struct xdp_filter *f, unsigned queue,
+                  const struct xdp_ops *ops, char *msg, size_t msglen)
 {
     struct xdp_sock *x = xcalloc(1, sizeof *x);
     char ifname[IF_NAMESIZE] = "";
     uint32_t fi = 0;
     int rc;
-    x->w = w;
+    x->ops = *ops;
     x->fd = -1;
     x->mtu = f->mtu;
     if_indextoname((unsigned)f->ifindex, ifname);
@@ -614,9 +608,9 @@ out:
     return rc;
 }
 
-int xdp_sock_start(struct xdp_sock *x)
+int xdp_sock_start(struct xdp_sock *x, uv_loop_t *loop)
 {
-    int rc = uv_poll_init(&x->w->loop, &x->poll, x->fd);
+    int rc = uv_poll_init(loop, &x->poll, x->fd);
     if (rc)
         return rc;
     x->poll.data = x;
@@ -630,6 +624,11 @@ static void on_closed(uv_handle_t *h)
     xsk_umem__delete(x->umem);
     munmap(x->mem, (size_t)XDP_FRAMES * XDP_FRAME_SIZE);
     free(x);
+}
+
+uint64_t xdp_sock_dropped(const struct xdp_sock *x)
+{
+    return x->dropped;
 }
 
 void xdp_sock_close(struct xdp_sock *x)

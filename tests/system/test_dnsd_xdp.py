@@ -13,6 +13,7 @@ import sys
 import time
 
 import dns.edns
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -181,6 +182,21 @@ def test_xdp_filter_goes_with_the_process(shared_store, daemons, link):
                       timeout=3)
     assert r.rcode() == dns.rcode.NOERROR
     assert stats(d2) == (1, 0)
+
+
+def test_xdp_interface_taken(shared_store, daemons, link):
+    """A second gtm-dnsd --xdp on the same interface (another port) is refused with a
+    reason, and leaves the first one's filter in place."""
+    start_xdp(daemons, shared_store.db, link)
+    p = subprocess.run(["ip", "netns", "exec", link.ns, BUILDDIR / "gtm-dnsd", "--db",
+                        shared_store.db, "--listen", f"{link.v4}.2:5353", "--foreground",
+                        "--xdp", link.inner], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1
+    assert f"--xdp {link.inner}: cannot attach the filter: the interface has an XDP " \
+        "program already" in p.stderr
+    r = dns.query.udp(dns.message.make_query("dnsd.test.", "SOA"), f"{link.v4}.2", port=53,
+                      timeout=3)
+    assert r.rcode() == dns.rcode.NOERROR and link.xdp_attached()
 
 
 def test_xdp_unknown_interface(shared_store):
