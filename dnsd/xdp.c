@@ -1,7 +1,8 @@
-/* dnsd/xdp.c — the AF_XDP fast path for UDP (see xdp.h): the eBPF filter, and each
- * worker's sockets. Frames are parsed with common/wire.h and answered by query.c as
- * datagrams from udp.c are; the reply is written over its query's frame, addresses
- * and ports swapped, and sent back out of the interface it came in by. */
+/* dnsd/xdp.c — the AF_XDP fast path for UDP (see xdp.h): the eBPF filter, and the
+ * sockets with their rings. Frames are parsed with common/wire.h and handed to the
+ * owner's callbacks (gtm-dnsd's workers answer with query.c, as for udp.c); the reply
+ * is written over its query's frame, addresses and ports swapped, and sent back out of
+ * the interface it came in by. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -14,8 +15,8 @@
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
-#include <stdbool.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,17 +90,26 @@ enum { L_V6 = 1, L_LOOKUP, L_REDIRECT, L_PASS, L_COUNT };
 #define K_PORT (-22)
 #define K_ADDR (-20)
 
+/* The longest packet a frame takes: the kernel copies it XDP_PACKET_HEADROOM (256) bytes
+ * into a frame; a longer one passes to the sockets rather than being dropped. */
+#define FRAME_DATA_MAX (XSK_UMEM__DEFAULT_FRAME_SIZE - XDP_PACKET_HEADROOM)
+/* Room for the program's instructions. */
+#define FILTER_MAX 80
+
 /* The filter: a UDP datagram (IPv4 without options or fragments, IPv6 without
  * extension headers) whose destination address and port, or port alone for a
  * wildcard, are in the listen table goes to the socket of the queue it came in on;
  * anything else, or with no socket on that queue, passes to the kernel. Writes the
- * program into code (room for 64) and returns its length. */
+ * program into code (FILTER_MAX instructions) and returns its length. */
 static size_t filter_code(struct bpf_insn *code, int listen_fd, int xsks_fd)
 {
     const struct bpf_insn src[] = {
         MOV(BPF_REG_6, BPF_REG_1),
         LDX(BPF_W, BPF_REG_2, BPF_REG_6, offsetof(struct xdp_md, data)),
         LDX(BPF_W, BPF_REG_3, BPF_REG_6, offsetof(struct xdp_md, data_end)),
+        MOV(BPF_REG_4, BPF_REG_2),
+        ADDI(BPF_REG_4, FRAME_DATA_MAX),
+        JGT(BPF_REG_3, BPF_REG_4, L_PASS), /* longer than a frame takes */
         MOV(BPF_REG_4, BPF_REG_2),
         ADDI(BPF_REG_4, V4_END),
         JGT(BPF_REG_4, BPF_REG_3, L_PASS),
@@ -165,6 +175,7 @@ static size_t filter_code(struct bpf_insn *code, int listen_fd, int xsks_fd)
         MOVI(BPF_REG_0, XDP_PASS),
         EXIT(),
     };
+    _Static_assert(sizeof src / sizeof src[0] <= FILTER_MAX, "FILTER_MAX too small");
     int at[L_COUNT] = {0};
     size_t n = 0;
     for (size_t i = 0; i < sizeof src / sizeof src[0]; i++) {
@@ -222,7 +233,7 @@ int xdp_filter_new(struct xdp_filter **out, const char *ifname, const struct dns
                    size_t naddrs, char *msg, size_t msglen)
 {
     struct xdp_filter *f = xcalloc(1, sizeof *f);
-    struct bpf_insn code[64];
+    struct bpf_insn code[FILTER_MAX];
     char log[4096] = "";
     int rc;
     f->listen_fd = f->xsks_fd = f->prog_fd = f->link_fd = -1;

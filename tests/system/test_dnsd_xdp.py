@@ -139,6 +139,25 @@ def test_xdp_replies_fit_the_mtu(shared_store, daemons, link):
     assert stats(d) == (1, 1)
 
 
+def test_xdp_long_query_goes_to_the_sockets(shared_store, daemons, link):
+    """A datagram longer than an AF_XDP frame takes (a 5,000-byte query on a link with
+    a 9,000-byte MTU) passes to the kernel, and the socket answers it."""
+    ip("link", "set", "dev", link.outer, "mtu", 9000)
+    ip("-n", link.ns, "link", "set", "dev", link.inner, "mtu", 9000)
+    d = start_xdp(daemons, shared_store.db, link)
+    padding = dns.edns.GenericOption(dns.edns.OptionType.PADDING, b"\0" * 5000)
+    for family, addr in ((socket.AF_INET, f"{link.v4}.2"), (socket.AF_INET6, f"{link.v6}2")):
+        q = dns.message.make_query("dnsd.test.", "SOA", use_edns=0, options=[padding])
+        wire = q.to_wire(max_size=65535)
+        assert len(wire) > 5000
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            s.sendto(wire, (addr, 53))
+            r = dns.message.from_wire(s.recv(65535))
+        assert r.id == q.id and r.rcode() == dns.rcode.NOERROR
+    assert stats(d) == (2, 0)
+
+
 def test_xdp_passes_other_addresses(shared_store, daemons, link):
     """A datagram to port 53 of an address gtm-dnsd does not listen on, in the same
     namespace on the same interface, reaches the socket bound there."""
