@@ -27,8 +27,8 @@
 #include "dnsd/rrl.h"
 #include "dnsd/sock.h"
 #include "dnsd/steer.h"
-#include "dnsd/xdp.h"
 #include "dnsd/worker.h"
+#include "dnsd/xdp.h"
 #include "geo/geo.h"
 
 struct dnsd {

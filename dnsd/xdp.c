@@ -391,6 +391,7 @@ static int parse_frame(const uint8_t *p, size_t len, struct xdp_query *xq)
         if (wire_rd_u8(&rd, &vihl) || vihl != 0x45 || wire_rd_bytes(&rd, V4_LEN - 1, &ip) ||
             ip[8] != IPPROTO_UDP)
             return -1;
+        memset(a, 0, sizeof *a);
         a->sin_family = AF_INET;
         memcpy(&a->sin_addr, ip + 11, 4); /* source, after version+IHL */
         xq->udp_off = ETH_LEN + V4_LEN;
