@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -167,6 +168,10 @@ static int check_files(void *cfg, char *msg, size_t msglen)
     struct geo_db *db = NULL;
     struct loader l;
     struct snap *first = NULL;
+    if (c->xdp && if_nametoindex(c->xdp) == 0) {
+        snprintf(msg, msglen, "--xdp %s: no such network interface", c->xdp);
+        return 1;
+    }
     if (c->geoip.n && geo_db_open(geoip, c->geoip.n, &db, msg, msglen)) {
         size_t len = strlen(msg);
         snprintf(msg + len, msglen - len,

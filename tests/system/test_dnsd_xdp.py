@@ -219,8 +219,8 @@ def test_xdp_interface_taken(shared_store, daemons, link):
 
 
 def test_xdp_unknown_interface(shared_store):
-    p = run_dnsd("--db", shared_store.db, "--listen", f"127.0.0.1:{free_loopback_port()}",
-                 "--foreground",
-                 "--xdp", "nosuchif0")
-    assert p.returncode == 1
-    assert "--xdp nosuchif0: no such network interface" in p.stderr
+    for extra in ("--foreground", "--check-config"):
+        p = run_dnsd("--db", shared_store.db, "--listen", f"127.0.0.1:{free_loopback_port()}",
+                     extra, "--xdp", "nosuchif0")
+        assert p.returncode == 1, extra
+        assert "--xdp nosuchif0: no such network interface" in p.stderr, extra
