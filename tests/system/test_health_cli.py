@@ -325,12 +325,13 @@ def test_status_quorum(world):
         ["web/2001:db8::1", "us-east", "up"], ["web/lb.example.net.", "us-east", "up"]]
     assert out[-1].split()[:2] == ["nyc", "down"]
     # ams turns lb.example.net. down as well: 2 of 2; the newest down's reason
+    since = now_ms() - 1000
     sql(g, "UPDATE health SET state = 'down', since = ?, reason = 'HTTP 502' WHERE vantage = "
-        "'ams' AND endpoint_id = ?", now_ms() - 1000, endpoint_id(g, "web", "lb.example.net."))
+        "'ams' AND endpoint_id = ?", since, endpoint_id(g, "web", "lb.example.net."))
     seen(g, "ams", now_ms())
     line = [l for l in g.run("status", "web").stdout.splitlines()
             if l.startswith("web/lb")][0]
-    assert line.split()[:4] == ["web/lb.example.net.", "us-east", "down", iso(now_ms() - 1000)]
+    assert line.split()[:4] == ["web/lb.example.net.", "us-east", "down", iso(since)]
     assert "HTTP 502" in line
 
     fails(g, ["status", "nopool"], 1, "no pool nopool")
