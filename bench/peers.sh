@@ -242,8 +242,9 @@ own_netns() {
     local i
     start "$1-netns" "$2/netns.log" unshare -n sleep 1000000
     NS_OF[$1]=$STARTED_PID
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; ; i++)); do
         [ "$(readlink "/proc/$STARTED_PID/ns/net")" = "$(readlink /proc/$$/ns/net)" ] || break
+        [ "$i" -lt 100 ] || die "$1: unshare -n made no network namespace in 5 s"
         sleep 0.05
     done
     ns_prefix "$1"
@@ -253,7 +254,7 @@ own_netns() {
 }
 
 # NS_OF[PEER]: the PID of the process that holds the network namespace of a peer that
-# has one of its own (gtmxdp). ns_prefix PEER sets NSPFX (bench/lib.sh) for it.
+# has one of its own (gtmxdp, floorxdp). ns_prefix PEER sets NSPFX (bench/lib.sh) for it.
 declare -A NS_OF
 ns_prefix() {
     NSPFX=()
