@@ -59,9 +59,16 @@ struct xdp_filter {
 #define ANDI(d, imm) INSN(BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, imm)
 #define CALL(fn) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, fn)
 #define EXIT() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+/* copies sz bytes of the packet at pkt_off to the key at key_off (through r5) */
+#define COPY(sz, pkt_off, key_off)                                                                 \
+    LDX(sz, BPF_REG_5, BPF_REG_2, pkt_off), STX(sz, BPF_REG_10, key_off, BPF_REG_5)
 /* a 64-bit load of a map's file descriptor takes two slots */
 #define LD_MAP(d, fd)                                                                              \
     INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), INSN(0, 0, 0, 0, 0)
+/* r0 = the value of the key in the map, or 0 */
+#define LOOKUP_KEY(fd)                                                                             \
+    LD_MAP(BPF_REG_1, fd), MOV(BPF_REG_2, BPF_REG_10), ADDI(BPF_REG_2, K_FAMILY),                  \
+        CALL(BPF_FUNC_map_lookup_elem)
 /* jumps name a label; filter_code() turns it into an offset */
 #define JGT(d, s, l) INSN(BPF_JMP | BPF_JGT | BPF_X, d, s, -(l), 0)
 #define JEQI(d, imm, l) INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, -(l), imm)
@@ -127,10 +134,8 @@ static size_t filter_code(struct bpf_insn *code, int listen_fd, int xsks_fd)
         LDX(BPF_B, BPF_REG_5, BPF_REG_2, V4_PROTO),
         JNEI(BPF_REG_5, IPPROTO_UDP, L_PASS),
         ST(BPF_H, BPF_REG_10, K_FAMILY, 4),
-        LDX(BPF_H, BPF_REG_5, BPF_REG_2, V4_DPORT),
-        STX(BPF_H, BPF_REG_10, K_PORT, BPF_REG_5),
-        LDX(BPF_W, BPF_REG_5, BPF_REG_2, V4_DST),
-        STX(BPF_W, BPF_REG_10, K_ADDR, BPF_REG_5),
+        COPY(BPF_H, V4_DPORT, K_PORT),
+        COPY(BPF_W, V4_DST, K_ADDR),
         JA(L_LOOKUP),
         LABEL(L_V6),
         MOV(BPF_REG_4, BPF_REG_2),
@@ -139,31 +144,20 @@ static size_t filter_code(struct bpf_insn *code, int listen_fd, int xsks_fd)
         LDX(BPF_B, BPF_REG_5, BPF_REG_2, V6_NEXT),
         JNEI(BPF_REG_5, IPPROTO_UDP, L_PASS),
         ST(BPF_H, BPF_REG_10, K_FAMILY, 6),
-        LDX(BPF_H, BPF_REG_5, BPF_REG_2, V6_DPORT),
-        STX(BPF_H, BPF_REG_10, K_PORT, BPF_REG_5),
-        LDX(BPF_W, BPF_REG_5, BPF_REG_2, V6_DST),
-        STX(BPF_W, BPF_REG_10, K_ADDR, BPF_REG_5),
-        LDX(BPF_W, BPF_REG_5, BPF_REG_2, V6_DST + 4),
-        STX(BPF_W, BPF_REG_10, K_ADDR + 4, BPF_REG_5),
-        LDX(BPF_W, BPF_REG_5, BPF_REG_2, V6_DST + 8),
-        STX(BPF_W, BPF_REG_10, K_ADDR + 8, BPF_REG_5),
-        LDX(BPF_W, BPF_REG_5, BPF_REG_2, V6_DST + 12),
-        STX(BPF_W, BPF_REG_10, K_ADDR + 12, BPF_REG_5),
+        COPY(BPF_H, V6_DPORT, K_PORT),
+        COPY(BPF_W, V6_DST, K_ADDR),
+        COPY(BPF_W, V6_DST + 4, K_ADDR + 4),
+        COPY(BPF_W, V6_DST + 8, K_ADDR + 8),
+        COPY(BPF_W, V6_DST + 12, K_ADDR + 12),
         LABEL(L_LOOKUP),
-        LD_MAP(BPF_REG_1, listen_fd),
-        MOV(BPF_REG_2, BPF_REG_10),
-        ADDI(BPF_REG_2, K_FAMILY),
-        CALL(BPF_FUNC_map_lookup_elem),
+        LOOKUP_KEY(listen_fd),
         JNEI(BPF_REG_0, 0, L_REDIRECT),
         /* not the address: a wildcard on that port? */
         ST(BPF_W, BPF_REG_10, K_ADDR, 0),
         ST(BPF_W, BPF_REG_10, K_ADDR + 4, 0),
         ST(BPF_W, BPF_REG_10, K_ADDR + 8, 0),
         ST(BPF_W, BPF_REG_10, K_ADDR + 12, 0),
-        LD_MAP(BPF_REG_1, listen_fd),
-        MOV(BPF_REG_2, BPF_REG_10),
-        ADDI(BPF_REG_2, K_FAMILY),
-        CALL(BPF_FUNC_map_lookup_elem),
+        LOOKUP_KEY(listen_fd),
         JEQI(BPF_REG_0, 0, L_PASS),
         LABEL(L_REDIRECT),
         LDX(BPF_W, BPF_REG_2, BPF_REG_6, offsetof(struct xdp_md, rx_queue_index)),
