@@ -444,7 +444,11 @@ const struct cli_cmd cmd_zone_import = {
             "TTL, with a warning. Without $TTL, a record with no TTL takes the last TTL\n"
             "given, or else an SOA record's MINIMUM, or else 3600 (with a warning).\n"
             "gtm serves zones unsigned: a signed zone's DNSKEY, RRSIG, NSEC, NSEC3,\n"
-            "NSEC3PARAM, ZONEMD, CDS and CDNSKEY records are left out, with a warning.",
+            "NSEC3PARAM, ZONEMD, CDS and CDNSKEY records are left out, with a warning.\n"
+            "Other providers' exports are read as they come (Route 53 through cli53,\n"
+            "Cloudflare, BIND); what only their comments say is named in a warning:\n"
+            "Cloudflare's proxied records (served with the origin addresses written) and\n"
+            "Route 53 routing policies (served as plain records), and Cloudflare's TTL 1.",
     .min_args = 2,
     .max_args = 2,
     .run = zone_import,

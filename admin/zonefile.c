@@ -19,6 +19,27 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 
+/* What an export's comment after a record can say that the record alone does not. */
+enum zf_mark {
+    ZF_CF_PROXIED,  /* Cloudflare: "cf_tags=cf-proxied:true" */
+    ZF_AWS_ROUTING, /* Route 53 through cli53: "AWS routing=\"WEIGHTED\" weight=70 ..." */
+    ZF_MARKS
+};
+
+static const struct {
+    const char *needle;  /* in the comment */
+    const char *what;    /* what it says */
+    const char *meaning; /* what that means for the import */
+} marks[ZF_MARKS] = {
+    [ZF_CF_PROXIED] = {"cf-proxied:true", "Cloudflare's cf-proxied:true",
+                       "Cloudflare answered with its own addresses and passed the traffic on to "
+                       "the ones written, which are now given out directly"},
+    [ZF_AWS_ROUTING] = {"AWS routing=", "a Route 53 routing policy (cli53's 'AWS routing=')",
+                        "imported as plain records, answered all together; for weighted, latency, "
+                        "geographic or failover answers make the name a managed name (gtmctl "
+                        "policy set)"},
+};
+
 struct zf_state {
     const struct zonefile_ops *ops;
     char *err; /* the errors, one a line */
@@ -26,6 +47,9 @@ struct zf_state {
     int nerrors;
     int first_rc; /* the code of the first error */
     bool warned_no_ttl;
+    /* records whose comments say how another provider served them (enum zf_mark) */
+    size_t marked[ZF_MARKS];
+    char first_marked[ZF_MARKS][320]; /* "FILE:LINE" of the first */
 };
 
 /* Per-file parsing context: the directives' state. RFC 1035 §5.1: an $INCLUDE's
@@ -546,6 +570,36 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
     return rc;
 }
 
+/* The marks (1 << enum zf_mark) of one comment's text. */
+static unsigned comment_marks(const char *text, size_t len)
+{
+    unsigned found = 0;
+    for (int m = 0; m < ZF_MARKS; m++)
+        if (memmem(text, len, marks[m].needle, strlen(marks[m].needle)))
+            found |= 1u << m;
+    return found;
+}
+
+static void count_marks(struct zf_state *s, const struct zf_file *zf, unsigned found, int line)
+{
+    for (int m = 0; m < ZF_MARKS; m++)
+        if (found & (1u << m) && s->marked[m]++ == 0)
+            snprintf(s->first_marked[m], sizeof s->first_marked[m], "%s:%d", zf->path, line);
+}
+
+/* One warning for each kind of marked record, naming the first. */
+static void warn_marks(const struct zf_state *s)
+{
+    for (int m = 0; m < ZF_MARKS && s->ops->warn; m++) {
+        if (!s->marked[m])
+            continue;
+        char msg[768];
+        snprintf(msg, sizeof msg, "%s: %s on %zu record%s: %s", s->first_marked[m], marks[m].what,
+                 s->marked[m], s->marked[m] == 1 ? "" : "s", marks[m].meaning);
+        s->ops->warn(s->ops->arg, msg);
+    }
+}
+
 /* Splits buf into entries and handles each. */
 static int parse(struct zf_state *s, struct zf_file *zf, const char *buf, size_t len, int depth)
 {
@@ -555,6 +609,7 @@ static int parse(struct zf_state *s, struct zf_file *zf, const char *buf, size_t
     while (rc == 0 && pos < len) {
         size_t n = 0;
         int depth_paren = 0, entry_line = line, quote_line = 0;
+        unsigned entry_marks = 0;
         bool quoted = false;
         while (pos < len) {
             char c = buf[pos];
@@ -578,8 +633,10 @@ static int parse(struct zf_state *s, struct zf_file *zf, const char *buf, size_t
                 quote_line = line;
                 entry[n++] = c;
             } else if (c == ';') {
+                size_t start = pos;
                 while (pos < len && buf[pos] != '\n')
                     pos++;
+                entry_marks |= comment_marks(buf + start, pos - start);
             } else if (c == '(' || c == ')') {
                 depth_paren += c == '(' ? 1 : -1;
                 if (depth_paren < 0) {
@@ -610,9 +667,14 @@ static int parse(struct zf_state *s, struct zf_file *zf, const char *buf, size_t
             first++;
         if (!*first)
             continue;
-        rc = *first == '$' && first == entry
-                 ? directive(s, zf, entry, entry_line, depth)
-                 : read_on(s, zf, entry_line, record(s, zf, entry, entry_line));
+        if (*first == '$' && first == entry) {
+            rc = directive(s, zf, entry, entry_line, depth);
+        } else {
+            rc = record(s, zf, entry, entry_line);
+            if (rc == 0)
+                count_marks(s, zf, entry_marks, entry_line);
+            rc = read_on(s, zf, entry_line, rc);
+        }
     }
 out:
     free(entry);
@@ -673,5 +735,6 @@ int zonefile_read(const char *path, const char *origin, const struct zonefile_op
     }
     rc = read_file(&s, path, o, NULL, 0, 0);
     ldns_rdf_deep_free(o);
+    warn_marks(&s);
     return s.first_rc ? s.first_rc : rc;
 }

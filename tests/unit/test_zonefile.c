@@ -143,6 +143,34 @@ static void test_ttl_from_soa(void **state)
     assert_non_null(strstr(s.warnings, "MINIMUM, 600"));
 }
 
+/* What only an export's comments say is counted, in one warning per kind naming the first
+ * record: only comments count (not quoted text), and only records that were read. */
+static void test_provider_comments(void **state)
+{
+    (void)state;
+    struct seen s;
+    char err[512] = "";
+    assert_int_equal(read_text("a 1 IN A 192.0.2.1 ; cf_tags=cf-proxied:false\n"
+                               "b 1 IN TXT \"; cf-proxied:true\"\n"
+                               "c 1 IN MX ( 10 ; cf_tags=cf-proxied:true\n"
+                               "  mail )\n"
+                               "d 1 IN A 192.0.2.2 ; cf_tags=cf-proxied:true,env:prod\n"
+                               "e 60 IN A 192.0.2.3 ; AWS routing=\"WEIGHTED\" weight=70\n",
+                               &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.n, 5);
+    assert_non_null(strstr(s.warnings, "z.zone:3: Cloudflare's cf-proxied:true on 2 records: "));
+    assert_non_null(strstr(s.warnings, "z.zone:6: a Route 53 routing policy (cli53's 'AWS "
+                                       "routing=') on 1 record: "));
+    assert_int_equal(count_lines(s.warnings), 2);
+
+    assert_int_not_equal(read_text("a 1 IN A 192.0.2.1 ; cf_tags=cf-proxied:true\n"
+                                   "b 1 IN A 192.0.2 ; cf_tags=cf-proxied:true\n",
+                                   &s, err, sizeof err),
+                         0);
+    assert_non_null(strstr(s.warnings, "z.zone:1: Cloudflare's cf-proxied:true on 1 record: "));
+}
+
 static void test_include(void **state)
 {
     (void)state;
@@ -261,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_directives_and_entries),
         cmocka_unit_test(test_ttl_without_directive),
         cmocka_unit_test(test_ttl_from_soa),
+        cmocka_unit_test(test_provider_comments),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_errors),
