@@ -103,6 +103,26 @@ def tree_ticks(root):
     return total
 
 
+def tree_wakeups(root):
+    """Voluntary context switches of every thread of root's tree: how often its threads
+    went to sleep (in epoll_wait, recvmmsg...) and were woken again. Threads that exit
+    take theirs with them; servers' workers live as long as the server."""
+    total = 0
+    for pid in tree(root):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    total += sum(int(line.split()[1]) for line in f
+                                 if line.startswith("voluntary_ctxt_switches:"))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return total
+
+
 def thread_ticks(pids):
     """{(pid, tid): ticks} of every thread of the given processes."""
     out = {}
@@ -451,7 +471,7 @@ def cmd_measure(args):
         signal.signal(s, stop)
 
     mach0, cpus0 = machine_ticks(), cpu_ticks()
-    srv0 = tree_ticks(args.server)
+    srv0, wake0 = tree_ticks(args.server), tree_wakeups(args.server)
     t0 = time.monotonic()
     with open(args.out, "wb") as out:
         child = subprocess.Popen(args.command, stdout=out, stderr=subprocess.STDOUT)
@@ -477,7 +497,7 @@ def cmd_measure(args):
             last = sample
         time.sleep(SAMPLE_S / 5 if first is None else SAMPLE_S)
     t1 = time.monotonic()
-    srv1 = tree_ticks(args.server)
+    srv1, wake1 = tree_ticks(args.server), tree_wakeups(args.server)
     mach1, cpus1 = machine_ticks(), cpu_ticks()
     child.returncode = os.waitstatus_to_exitcode(status)
 
@@ -494,6 +514,7 @@ def cmd_measure(args):
         "server_cpu_s": f"{srv_cpu:.3f}",
         "server_cpu_pct": f"{100 * srv_cpu / wall:.1f}",
         "server_procs": len(tree(args.server)),
+        "server_wakeups": wake1 - wake0,
         "dnsperf_cpu_s": f"{cmd_cpu:.3f}",
         "dnsperf_cpu_pct": f"{100 * cmd_cpu / wall:.1f}",
         # percent of one core; NCPU cores give NCPU*100
@@ -690,6 +711,12 @@ def cmd_report(args):
             modes.append(r["mode"])
         r["bottleneck_kind"], r["bottleneck"] = bottleneck(r, threads)
         r["noisy"] = "yes" if is_noisy(r) else ""
+        # where a fixed rate's CPU goes: how often the server slept and was woken per
+        # answer, and what each wake-up cost with the answers it brought
+        wakes, done = num(r.get("server_wakeups")), num(r["completed"])
+        r["wakeups_per_100"] = 100 * wakes / done if done > 0 else float("nan")
+        r["us_per_wakeup"] = (num(r["server_cpu_s"]) * 1e6 / wakes if wakes > 0
+                              else float("nan"))
 
     groups = collections.defaultdict(list)
     for r in runs:
@@ -741,6 +768,10 @@ def cmd_report(args):
       f"{NOISY_PCT}% of a core or more; the bottleneck is the most common verdict over "
       "the rounds, each run's own is in the last table.")
     w("")
+    w("Wake-ups: the voluntary context switches of the server's threads (from /proc), "
+      "each a sleep in the kernel until a query came; µs per wake-up is the server's CPU "
+      "time over them, the answers each wake-up brought included.")
+    w("")
     w("Latency: dnsperf's average and maximum over all responses; p50/p99/p99.9 from its "
       "line per response (-v), taken at fixed rates only.")
     w("")
@@ -749,8 +780,10 @@ def cmd_report(args):
     w("")
     w("| mode | server | qps | µs/query | µs/query clean (runs) | avg latency ms | p50 ms | "
       "p99 ms | p99.9 ms | max latency ms | lost | resp bytes | server CPU % | dnsperf CPU % | "
-      "dnsperf top thread % | others % | steal % | noisy runs | bottleneck |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+      "dnsperf top thread % | others % | steal % | noisy runs | server wake-ups per 100 "
+      "answers | server µs per wake-up | bottleneck |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      "---:|---:|---|")
     for mode in modes:
         for s in servers:
             g = groups.get((mode, s))
@@ -772,7 +805,8 @@ def cmd_report(args):
               f"{fmt(med(mode, s, 'dnsperf_cpu_pct'))} | "
               f"{fmt(med(mode, s, 'dnsperf_top_thread_pct'))} | "
               f"{fmt(med(mode, s, 'other_pct'))} | {fmt(med(mode, s, 'steal_pct'))} | "
-              f"{noisy}/{len(g)} | {bn} |")
+              f"{noisy}/{len(g)} | {fmt(med(mode, s, 'wakeups_per_100'))} | "
+              f"{fmt(med(mode, s, 'us_per_wakeup'))} | {bn} |")
     w("")
     base = servers[0]
     peers = servers[1:]

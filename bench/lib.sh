@@ -157,6 +157,39 @@ pick_port() {
 # at hand (nsenter --net=...), for a server in a namespace of its own; empty otherwise.
 NSPFX=()
 
+# need_netns PEER: what a server in a network namespace of its own (AF_XDP) needs.
+need_netns() {
+    need unshare util-linux "a network namespace for $1"
+    need nsenter util-linux "a network namespace for $1"
+    need ip iproute2 "a network namespace for $1"
+    [ "$(id -u)" = 0 ] || die "$1 needs root (a network namespace, AF_XDP)"
+}
+
+# own_netns PEER DIR: a network namespace for PEER (held by a process of ours, in
+# NS_OF[PEER]) with its loopback up and accepting what AF_XDP sends; sets NSPFX.
+own_netns() {
+    local i
+    start "$1-netns" "$2/netns.log" unshare -n sleep 1000000
+    NS_OF[$1]=$STARTED_PID
+    for ((i = 0; ; i++)); do
+        [ "$(readlink "/proc/$STARTED_PID/ns/net")" = "$(readlink /proc/$$/ns/net)" ] || break
+        [ "$i" -lt 100 ] || die "$1: unshare -n made no network namespace in 5 s"
+        sleep 0.05
+    done
+    ns_prefix "$1"
+    "${NSPFX[@]}" sh -c 'ip link set lo up &&
+        echo 1 >/proc/sys/net/ipv4/conf/lo/route_localnet &&
+        echo 1 >/proc/sys/net/ipv4/conf/lo/accept_local' || die "$1: cannot set up its namespace"
+}
+
+# NS_OF[PEER]: the PID of the process that holds the network namespace of a peer that
+# has one of its own (gtmxdp, floorxdp). ns_prefix PEER sets NSPFX for it.
+declare -A NS_OF
+ns_prefix() {
+    NSPFX=()
+    [ -z "${NS_OF[$1]:-}" ] || NSPFX=(nsenter "--net=/proc/${NS_OF[$1]}/ns/net")
+}
+
 # wait_ready NAME PORT PID LOG: waits (at most 30 s) until the server answers
 # www.$ZONE A with AA, then checks that nobody else shares its port (in NSPFX's
 # namespace).
@@ -313,7 +346,7 @@ need_floor() {
 # RUN_FIELDS: the columns measure_dnsperf adds to a run's row.
 RUN_FIELDS=(qps sent completed lost rcodes req_bytes resp_bytes run_s lat_avg_s lat_min_s
     lat_max_s lat_sd_s lat_p50_s lat_p90_s lat_p99_s lat_p999_s wall_s server_cpu_s server_cpu_pct server_top_thread_pct
-    server_procs dnsperf_cpu_s dnsperf_cpu_pct dnsperf_top_thread_pct machine_busy_pct
+    server_procs server_wakeups dnsperf_cpu_s dnsperf_cpu_pct dnsperf_top_thread_pct machine_busy_pct
     other_pct steal_pct cpu_nonidle_pct load1 us_per_query)
 
 # measure_dnsperf SERVER_PID OUTPREFIX HARD_LIMIT_S COMMAND...: runs COMMAND (a

@@ -29,7 +29,8 @@
 # qps, queries completed and lost, dnsperf's average and max latency (and at fixed rates
 # percentiles, from dnsperf -v's line per response), and the server's CPU time per
 # answered query (utime+stime of all its threads and processes from /proc, divided by
-# the responses), next to dnsperf's own CPU and the rest of the machine's. It prints
+# the responses), next to dnsperf's own CPU and the rest of the machine's, and how often
+# the server's threads slept and were woken (voluntary context switches). It prints
 # medians per set, mode and server, the ratios of the first server to each other one,
 # the issue's targets (met or not), and which process was the bottleneck; the same
 # tables go to --out (bench/out/, git-ignored) for bench/RESULTS.md to quote by hand.
@@ -223,42 +224,11 @@ peer_gtmxdp_check() {
     peer_gtm_check
     need_netns gtmxdp
 }
-need_netns() {
-    need unshare util-linux "a network namespace for $1"
-    need nsenter util-linux "a network namespace for $1"
-    need ip iproute2 "a network namespace for $1"
-    [ "$(id -u)" = 0 ] || die "$1 needs root (a network namespace, AF_XDP)"
-}
 peer_gtmxdp_version() { echo "$(gtm_version), --xdp lo"; }
 peer_gtmxdp_start() {
     own_netns gtmxdp "$1"
     gtm_peer_start "$@" --xdp lo
     NSPFX=()
-}
-
-# own_netns PEER DIR: a network namespace for PEER (held by a process of ours, in
-# NS_OF[PEER]) with its loopback up and accepting what AF_XDP sends; sets NSPFX.
-own_netns() {
-    local i
-    start "$1-netns" "$2/netns.log" unshare -n sleep 1000000
-    NS_OF[$1]=$STARTED_PID
-    for ((i = 0; ; i++)); do
-        [ "$(readlink "/proc/$STARTED_PID/ns/net")" = "$(readlink /proc/$$/ns/net)" ] || break
-        [ "$i" -lt 100 ] || die "$1: unshare -n made no network namespace in 5 s"
-        sleep 0.05
-    done
-    ns_prefix "$1"
-    "${NSPFX[@]}" sh -c 'ip link set lo up &&
-        echo 1 >/proc/sys/net/ipv4/conf/lo/route_localnet &&
-        echo 1 >/proc/sys/net/ipv4/conf/lo/accept_local' || die "$1: cannot set up its namespace"
-}
-
-# NS_OF[PEER]: the PID of the process that holds the network namespace of a peer that
-# has one of its own (gtmxdp, floorxdp). ns_prefix PEER sets NSPFX (bench/lib.sh) for it.
-declare -A NS_OF
-ns_prefix() {
-    NSPFX=()
-    [ -z "${NS_OF[$1]:-}" ] || NSPFX=(nsenter "--net=/proc/${NS_OF[$1]}/ns/net")
 }
 
 peer_knot_check() { need knotd knot "Knot DNS, a peer"; }

@@ -2,23 +2,28 @@
 # bench/profile.sh [options] — where gtm-dnsd's time per query goes, for bench/RESULTS.md
 # when a target of issue 6 is not met. Builds the same zone, store and geo fixture as
 # bench/peers.sh, then:
-#   1. callgrind   gtm-dnsd (and gdnsd: CG_SERVERS) under valgrind --tool=callgrind
+#   1. callgrind   gtm-dnsd (and gdnsd: CG_SERVERS, empty for none) under valgrind --tool=callgrind
 #                  (one worker thread), instrumented only while dnsperf sends every
 #                  query of the SET's file once (-n 1, at a low bounded rate):
 #                  instructions per query, and per function, from callgrind_annotate. Callgrind counts
 #                  instructions in user space, independent of the machine's load; the
 #                  kernel's share (sockets, loopback) is not in it.
-#   2. perf        for each of SERVERS (gtm-dnsd, bench/floor, gdnsd) natively, at
-#                  saturation: perf record -e cpu-clock (a software event: no hardware
-#                  counters here) on the server's threads while dnsperf runs; the share of
-#                  samples in the kernel, in the server's own code and in each library,
-#                  and gtm-dnsd's top symbols.
+#   2. perf        for each of SERVERS (gtm-dnsd, bench/floor, gdnsd; gtmxdp and floorxdp
+#                  with AF_XDP in a network namespace of their own, as in bench/peers.sh)
+#                  natively, at saturation or at --rate: perf record -e cpu-clock (a
+#                  software event: no hardware counters here) on the server's threads
+#                  while dnsperf runs; the share of samples in the kernel, in the server's
+#                  own code and in each library, the share spent going to sleep and being
+#                  woken (the scheduler) and waking dnsperf (the reply's arrival at its
+#                  socket), the wake-ups per answer, and gtm-dnsd's top symbols.
 # Output: bench/out/profile-SET-DATE.md.
 #
 # Options (also as environment variables):
 #   --set SET        SET        static, geo or mix (default geo)
-#   --servers LIST   SERVERS    for perf (default "gtm floor gdnsd"; gdnsd only serves
-#                               what it can: static, geo, mix)
+#   --servers LIST   SERVERS    for perf (default "gtm floor gdnsd"; also gtmxdp and
+#                               floorxdp, root)
+#   --rate QPS       RATE       perf at this offered rate (dnsperf -Q) instead of at
+#                               saturation (default 0: saturation)
 #   --seconds S      SECONDS    perf's sampling time per server (default 8)
 #   --out FILE       OUT
 # More: BUILDDIR (build/release), THREADS (2, for perf), RECORDS (5000), CG_RATE (2000
@@ -35,7 +40,7 @@ usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
 
 SET=${SET:-geo}
 SERVERS=${SERVERS:-gtm floor gdnsd}
-CG_SERVERS=${CG_SERVERS:-gtm gdnsd}
+CG_SERVERS=${CG_SERVERS-gtm gdnsd}
 DURATION=$(tr '\0' '\n' </proc/$$/environ | sed -n 's/^SECONDS=//p' | tail -1)
 DURATION=${DURATION:-8}
 OUT=${OUT:-}
@@ -43,12 +48,14 @@ THREADS=${THREADS:-2}
 RECORDS=${RECORDS:-5000}
 CG_RATE=${CG_RATE:-2000}
 PORT_BASE=${PORT_BASE:-15550}
+RATE=${RATE:-0}
 ARGS_GIVEN="$*"
 while [ $# -gt 0 ]; do
     case $1 in
     --set) SET=$2; shift ;;
     --servers) SERVERS=$2; shift ;;
     --seconds) DURATION=$2; shift ;;
+    --rate) RATE=$2; shift ;;
     --out) OUT=$2; shift ;;
     -h | --help) usage ;;
     *) printf 'profile.sh: unknown option %s\n\n' "$1" >&2; usage 2 ;;
@@ -56,6 +63,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [[ $SET =~ ^(static|geo|mix)$ ]] || die "--set: static, geo or mix"
+[[ $RATE =~ ^[0-9]+$ ]] || die "--rate: queries a second, 0 for saturation"
 [[ $DURATION =~ ^[0-9]+$ ]] && [ "$DURATION" -ge 2 ] && [ "$DURATION" -le 120 ] || die "--seconds: 2 to 120"
 need valgrind valgrind
 need callgrind_annotate valgrind
@@ -172,7 +180,7 @@ callgrind() {
     } >>"$REPORT"
 }
 
-{
+[ -z "$CG_SERVERS" ] || {
     echo "### 1. Instructions per query (callgrind)"
     echo
     echo "Each server under valgrind --tool=callgrind with one worker thread, instrumented only while dnsperf sent each of the $NQ queries once (-n 1 -Q $CG_RATE -c 4 -q 50). Callgrind counts the instructions the process runs in user space (receiving and sending in batches, parsing, lookup, policy, answer); the kernel's work (sockets, loopback) is not in it, and the counts do not depend on the machine's load."
@@ -197,27 +205,46 @@ done
 
 # ---- 2: perf -----------------------------------------------------------------------------------
 
-echo "### 2. Where the CPU time goes at saturation (perf record -e cpu-clock)" >>"$REPORT"
-echo >>"$REPORT"
-echo "Each server natively with $THREADS threads, dnsperf -c 20 -q 100 at saturation for $((DURATION + 2)) s, perf sampling the server's threads for $DURATION s (-F 2000, software clock). Shares of the server's samples:" >>"$REPORT"
-echo >>"$REPORT"
-echo "| server | samples | kernel | server's own code | libc | libuv | others | qps during | µs/query (CPU from /proc) |" >>"$REPORT"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|" >>"$REPORT"
-GTM_TOP=
+if [ "$RATE" = 0 ]; then
+    LOAD="at saturation" RATE_ARGS=()
+else
+    LOAD="at $RATE queries a second (dnsperf -Q $RATE)" RATE_ARGS=(-Q "$RATE")
+fi
+{
+    echo "### 2. Where the CPU time goes $LOAD (perf record -e cpu-clock)"
+    echo
+    echo "Each server natively with $THREADS threads, dnsperf -c 20 -q 100 ${RATE_ARGS[*]} for $((DURATION + 2)) s, perf sampling the server's threads for $DURATION s (-F 2000, software clock; with call graphs). Shares of the server's samples: by where the code lives; then, across it, inclusive of what they call, the scheduler (\`__schedule\`: going to sleep until a query comes, and being woken) and the waking of dnsperf (\`sock_def_readable\`: a reply reaching dnsperf's socket wakes its thread, in the server's system call on loopback). Wake-ups: the voluntary context switches of the server's threads (/proc) per 100 answers."
+    echo
+    echo "| server | samples | kernel | server's own code | libc | libuv | others | in the scheduler | waking dnsperf | wake-ups per 100 answers | qps during | µs/query (CPU from /proc) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+} >>"$REPORT"
+GTM_TOPS=()
 for s in $SERVERS; do
     pick_port "$PORT_BASE"
     port=$PORT
     mkdir -p "$BENCH_TMP/$s"
     case $s in
-    gtm)
+    gtm | gtmxdp)
         GTM_ARGS=(--geoip "$GEO_DIR/geo.mmdb")
+        if [ "$s" = gtmxdp ]; then
+            need_netns "$s"
+            own_netns "$s" "$BENCH_TMP/$s"
+            GTM_ARGS+=(--xdp lo)
+        fi
         start_gtm "$BENCH_TMP/gtm" "$port" "$THREADS"
         own=gtm-dnsd
         ;;
-    floor)
+    floor | floorxdp)
         need_floor
+        XDP_ARG=()
+        if [ "$s" = floorxdp ]; then
+            need_netns "$s"
+            own_netns "$s" "$BENCH_TMP/$s"
+            XDP_ARG=(xdp:lo)
+        fi
         SERVER_LOG=$BENCH_TMP/$s/floor.log
-        start floor "$SERVER_LOG" "$BUILDDIR/bench/floor" 127.0.0.1 "$port" "$THREADS"
+        start "$s" "$SERVER_LOG" "${NSPFX[@]+"${NSPFX[@]}"}" "$BUILDDIR/bench/floor" 127.0.0.1 \
+            "$port" "$THREADS" "${XDP_ARG[@]+"${XDP_ARG[@]}"}"
         SERVER_PID=$STARTED_PID
         own=floor
         ;;
@@ -230,48 +257,77 @@ for s in $SERVERS; do
         SERVER_PID=$STARTED_PID
         own=gdnsd
         ;;
-    *) die "--servers: gtm, floor, gdnsd" ;;
+    *) die "--servers: gtm, gtmxdp, floor, floorxdp, gdnsd" ;;
     esac
     pid=$SERVER_PID
     wait_ready "$s" "$port" "$pid" "$SERVER_LOG"
-    measure_dnsperf "$pid" "$BENCH_TMP/$s-warm" 20 dnsperf -s 127.0.0.1 -p "$port" -d "$QFILE" \
-        "${QARGS[@]+"${QARGS[@]}"}" -l 1 -c 20 -q 100
-    start "perf-$s" "$BENCH_TMP/$s.perf.log" perf record -e cpu-clock -F 2000 -g -p "$pid" \
+    measure_dnsperf "$pid" "$BENCH_TMP/$s-warm" 20 "${NSPFX[@]+"${NSPFX[@]}"}" dnsperf \
+        -s 127.0.0.1 -p "$port" -d "$QFILE" "${QARGS[@]+"${QARGS[@]}"}" -l 1 -c 20 -q 100
+    # every CPU sampled (-a), the server's samples picked out after: events of its own
+    # would be switched at each of its context switches, which adds to a wake-up's cost
+    start "perf-$s" "$BENCH_TMP/$s.perf.log" perf record -a -e cpu-clock -F 2000 -g \
         -o "$BENCH_TMP/$s.perf.data" -- sleep "$DURATION"
     perf_pid=$STARTED_PID
-    measure_dnsperf "$pid" "$BENCH_TMP/$s-run" $((DURATION + 30)) dnsperf -s 127.0.0.1 -p "$port" \
-        -d "$QFILE" "${QARGS[@]+"${QARGS[@]}"}" -l $((DURATION + 2)) -c 20 -q 100
+    measure_dnsperf "$pid" "$BENCH_TMP/$s-run" $((DURATION + 30)) "${NSPFX[@]+"${NSPFX[@]}"}" \
+        dnsperf -s 127.0.0.1 -p "$port" -d "$QFILE" "${QARGS[@]+"${QARGS[@]}"}" \
+        -l $((DURATION + 2)) -c 20 -q 100 "${RATE_ARGS[@]+"${RATE_ARGS[@]}"}"
     wait "$perf_pid" || die "perf record failed: $(tail -3 "$BENCH_TMP/$s.perf.log")"
-    perf report -i "$BENCH_TMP/$s.perf.data" --no-children --sort dso --stdio 2>/dev/null |
-        grep -E '^ +[0-9.]+%' >"$BENCH_TMP/$s.dso" || true
-    samples=$(perf report -i "$BENCH_TMP/$s.perf.data" --stdio --header-only 2>/dev/null |
-        sed -n 's/.*sample[s]* *: *\([0-9]*\).*/\1/p' | head -1 || true)
-    [ -n "$samples" ] || samples=$(perf report -i "$BENCH_TMP/$s.perf.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9.]*[KM]*\).*/\1/p' | head -1)
+    # The server's samples among all: perf report's own --pid/--tid filters drop the
+    # kernel's samples of a -a recording, so rows are sorted by thread and picked here.
+    tids=$(cd "/proc/$pid/task" && echo *)
+    report() {
+        perf report -i "$BENCH_TMP/$s.perf.data" --stdio -g none "$@" 2>/dev/null |
+            grep -E '^ +[0-9.]+%' || true
+    }
+    # rows "TOTAL% ... TID:comm REST..." of the server's threads -> "SHARE% REST" (summed
+    # per REST, as a share of the server's samples); $1: the column holding the share
+    # (1: self with --no-children, or children with --children), total from self ($2)
+    server_rows() {
+        awk -v tids="$tids" -v col="$1" -v selfcol="$2" '
+            BEGIN { n = split(tids, a, " "); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+            { for (i = 1; i <= NF && $i !~ /^[0-9]+:/; i++) ; split($i, p, ":")
+              if (!(p[1] in mine)) next
+              rest = ""; for (j = i + 1; j <= NF; j++) rest = rest (j > i + 1 ? " " : "") $j
+              v = $col; w = $selfcol; sub("%", "", v); sub("%", "", w)
+              total += w; sum[rest] += v }
+            END { for (k in sum) if (total > 0) printf "%.2f%% %s\n", 100 * sum[k] / total, k }' |
+            sort -rn
+    }
+    report --no-children --sort pid,dso | server_rows 1 1 >"$BENCH_TMP/$s.dso"
+    samples=$(perf script -i "$BENCH_TMP/$s.perf.data" -F tid 2>/dev/null |
+        awk -v tids="$tids" 'BEGIN { n = split(tids, a, " "); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+            $1 in mine { k++ } END { print k + 0 }')
     share() { awk -v pat="$1" '$2 ~ pat { gsub("%", "", $1); s += $1 } END { printf "%.1f%%", s }' "$BENCH_TMP/$s.dso"; }
     kernel=$(share '^[[]kernel')
     mine=$(share "^$own\$")
     libc=$(share '^libc')
     libuv=$(share '^libuv')
     others=$(awk -v own="$own" '$2 !~ /^\[kernel/ && $2 != own && $2 !~ /^libc/ && $2 !~ /^libuv/ { gsub("%", "", $1); s += $1 } END { printf "%.1f%%", s }' "$BENCH_TMP/$s.dso")
-    echo "| $s | $samples | $kernel | $mine | $libc | $libuv | $others | $(printf '%.0f' "${RUN[qps]}") | ${RUN[us_per_query]} |" >>"$REPORT"
-    if [ "$s" = gtm ]; then
-        GTM_TOP=$BENCH_TMP/gtm.top
-        perf report -i "$BENCH_TMP/$s.perf.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-            grep -E '^ +[0-9.]+%' | head -30 >"$GTM_TOP" || true
+    # inclusive shares (what the function and its callees took) of two kernel functions
+    report --children --sort pid,sym | server_rows 1 2 >"$BENCH_TMP/$s.incl"
+    incl() { awk -v f="[k] $1" '!found && substr($0, index($0, " ") + 1) == f { print $1; found = 1 }' "$BENCH_TMP/$s.incl"; }
+    sched=$(incl __schedule)
+    waking=$(incl sock_def_readable)
+    wakes=$(awk -v w="${RUN[server_wakeups]}" -v n="${RUN[completed]}" 'BEGIN { if (n > 0) printf "%.1f", 100 * w / n; else print "–" }')
+    echo "| $s | $samples | $kernel | $mine | $libc | $libuv | $others | ${sched:-0%} | ${waking:-0%} | $wakes | $(printf '%.0f' "${RUN[qps]}") | ${RUN[us_per_query]} |" >>"$REPORT"
+    if [ "$own" = gtm-dnsd ]; then
+        GTM_TOPS+=("$s")
+        report --no-children --sort pid,dso,sym | server_rows 1 1 | head -30 >"$BENCH_TMP/$s.top"
     fi
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
+    NSPFX=()
 done
-if [ -n "$GTM_TOP" ]; then
+for s in "${GTM_TOPS[@]+"${GTM_TOPS[@]}"}"; do
     {
         echo
-        echo "gtm-dnsd's top 30 symbols (self, share of its samples):"
+        echo "gtm-dnsd's top 30 symbols as $s (self, share of its samples):"
         echo
         echo '```'
-        cat "$GTM_TOP"
+        cat "$BENCH_TMP/$s.top"
         echo '```'
     } >>"$REPORT"
-fi
+done
 echo >>"$REPORT"
 echo "- load average at the end: $(loadavg)" >>"$REPORT"
 cp "$REPORT" "$OUT"
