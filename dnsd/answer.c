@@ -31,12 +31,21 @@ static void put_rrset(struct msg *m, enum msg_section sec, const uint8_t *owner,
         r->truncated = true;
 }
 
+/* Whether node t is cut or below it: cut's name ends t's name at a label boundary. */
+static bool at_or_below(const struct snap_node *t, const struct snap_node *cut)
+{
+    for (size_t p = 0; p + cut->name_len <= t->name_len; p += t->name[p] + 1U)
+        if (p + cut->name_len == t->name_len)
+            return memcmp(t->name + p, cut->name, cut->name_len) == 0;
+    return false;
+}
+
 /* A and AAAA of the targets of an NS/MX/SRV RRset, each target once, from zone (NULL:
- * any zone we serve, for the glue of a child zone we also serve). Glue that does not
- * fit is left out without truncation (RFC 2181 §9), except below a zone cut, where a
- * referral is useless without it (RFC 9471). */
+ * any zone we serve, for the glue of a child zone we also serve). What does not fit is
+ * left out without truncation (RFC 2181 §9), except in a referral from cut (else NULL)
+ * for name servers at or below it: without their glue it leads nowhere (RFC 9471). */
 static void put_additional(struct msg *m, const struct snap_rrset *rs, const struct snap_zone *zone,
-                           struct answer_result *r)
+                           const struct snap_node *cut, struct answer_result *r)
 {
     /* RFC 9460 §4.1: an SVCB/HTTPS target's own SVCB/HTTPS records too (as Knot) */
     bool svcb = rs->type == TYPE_SVCB || rs->type == TYPE_HTTPS;
@@ -53,8 +62,8 @@ static void put_additional(struct msg *m, const struct snap_rrset *rs, const str
         for (size_t k = 0; k < 3 && !seen && types[k]; k++) {
             const struct snap_rrset *glue = snap_node_rrset(t, types[k]);
             if (glue && glue != rs &&
-                msg_rrset(m, MSG_ADDITIONAL, t->name, t->name_len, glue, glue->ttl_s) &&
-                (t->cut || !zone))
+                msg_rrset(m, MSG_ADDITIONAL, t->name, t->name_len, glue, glue->ttl_s) && cut &&
+                at_or_below(t, cut))
                 r->truncated = true;
         }
     }
@@ -71,7 +80,7 @@ static void referral(struct msg *m, const struct snap_node *cut, struct answer_r
     r->aa = false;
     put_rrset(m, MSG_AUTHORITY, cut->name, cut->name_len, ns, ns->ttl_s, r);
     if (!r->truncated) /* a parent's side of a child we serve: the child has the glue */
-        put_additional(m, ns, (cut->flags & SNAP_NODE_PARENT_SIDE) ? NULL : cut->zone, r);
+        put_additional(m, ns, (cut->flags & SNAP_NODE_PARENT_SIDE) ? NULL : cut->zone, cut, r);
 }
 
 /* RFC 8482 §4.1: one RRset stands for the node; RRSIG and NSEC are never it. */
@@ -229,7 +238,7 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
             if (rs) {
                 put_rrset(m, MSG_ANSWER, owner, owner_len, rs, rs->ttl_s, r);
                 if (!r->truncated)
-                    put_additional(m, rs, zone, r);
+                    put_additional(m, rs, zone, NULL, r);
                 return;
             }
             const struct snap_rrset *cname = snap_node_rrset(node, TYPE_CNAME);

@@ -9,7 +9,7 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from dnsd_util import CHILD_SOA, SOA, ask, check, make, mixcase, start
+from dnsd_util import CHILD_SOA, SOA, ask, check, make, mixcase, norm, rr_lines, start
 from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
 
 SUB_NS = ["sub.dnsd.test. 900 IN NS ns1.sub.dnsd.test.",
@@ -102,6 +102,30 @@ def test_referral_with_all_glue_fits_edns_size(server):
     r, wire = ask(server, q, "udp")
     assert len(wire) <= 1232
     check(q, wire, aa=False, authority=FAT_NS, additional=FAT_GLUE)
+
+
+@pytest.mark.parametrize("qname,qtype,section,rrs", [
+    # a referral whose name servers are below another delegation (sibling glue)
+    ("www.sib.dnsd.test", "A", "authority",
+     [f"sib.dnsd.test. 3600 IN NS ns{i:02d}.fat.dnsd.test." for i in range(1, 13)]),
+    # an answer whose mail hosts are below a delegation
+    ("mxfat.dnsd.test", "MX", "answer",
+     [f"mxfat.dnsd.test. 3600 IN MX {i} ns{i:02d}.fat.dnsd.test." for i in range(1, 13)]),
+])
+def test_addresses_that_do_not_fit_are_left_out_without_truncation(server, qname, qtype,
+                                                                   section, rrs):
+    """RFC 2181 §9: additional data that does not fit is left out and TC stays clear;
+    RFC 9471 §3 asks for TC only for the glue of name servers below the referral's own
+    cut, not for these. Over TCP every address is there."""
+    q = make(mixcase(qname), qtype)
+    r, wire = ask(server, q, "udp")
+    assert len(wire) <= 512
+    assert not r.flags & dns.flags.TC
+    got = rr_lines(r.additional)
+    assert got and len(got) < len(FAT_GLUE) and set(got) <= set(norm(FAT_GLUE))
+    r, wire = ask(server, q, "tcp")
+    aa = section == "answer"
+    check(q, wire, aa=aa, additional=FAT_GLUE, **{section: rrs})
 
 
 @pytest.mark.parametrize("parent_first", [True, False])
