@@ -49,6 +49,41 @@ static char *rdata_text(const ldns_rr *lr)
     return out;
 }
 
+/* RDATA as the daemon will serve it (rd, len bytes of type) read back by ldns: it must
+ * be exactly the fields of its type, names uncompressed, as "\# 0" for a CNAME or
+ * "A \# 5 ..." written in RFC 3597's generic form are not. Returns the record read back,
+ * the caller's to free, or NULL with err. */
+static ldns_rr *rdata_reread(ldns_rr_type type, const uint8_t *rd, size_t len, char *err,
+                             size_t errlen)
+{
+    /* the root as owner, type, class, TTL, RDLENGTH, then the RDATA */
+    uint8_t *wire = xmalloc(11 + len);
+    ldns_rr *rr = NULL;
+    ldns_buffer *again = ldns_buffer_new(len + 1);
+    size_t pos = 0;
+    const ldns_rr_descriptor *d = ldns_rr_descript(type);
+    wire[0] = 0;
+    ldns_write_uint16(wire + 1, type);
+    ldns_write_uint16(wire + 3, LDNS_RR_CLASS_IN);
+    ldns_write_uint32(wire + 5, 0);
+    ldns_write_uint16(wire + 9, (uint16_t)len);
+    memcpy(wire + 11, rd, len);
+    if (ldns_wire2rr(&rr, wire, 11 + len, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK ||
+        pos != 11 + len || ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d) ||
+        ldns_rr_rdata2buffer_wire(again, rr) != LDNS_STATUS_OK ||
+        ldns_buffer_position(again) != len || memcmp(ldns_buffer_begin(again), rd, len) != 0) {
+        char *name = ldns_rr_type2str(type);
+        snprintf(err, errlen, "%zu bytes of RDATA do not make a record of type %s", len,
+                 name ? name : "?");
+        free(name);
+        ldns_rr_free(rr);
+        rr = NULL;
+    }
+    ldns_buffer_free(again);
+    free(wire);
+    return rr;
+}
+
 int rr_item_from_ldns(const ldns_rr *given, struct rr_item *out, char *err, size_t errlen)
 {
     char key[DNAME_KEY_MAX];
@@ -81,6 +116,22 @@ int rr_item_from_ldns(const ldns_rr *given, struct rr_item *out, char *err, size
     }
     buf = ldns_buffer_new(512);
     if (ldns_rr_rdata2buffer_wire(buf, lr) != LDNS_STATUS_OK || ldns_buffer_position(buf) > 65535) {
+        snprintf(err, errlen, "RDATA cannot be encoded");
+        goto out;
+    }
+    /* from here on the record as read back: RDATA given in the generic form (RFC 3597
+     * §5) of a known type is kept in the type's own form, its names lower-cased too */
+    ldns_rr *back =
+        rdata_reread(type, ldns_buffer_begin(buf), ldns_buffer_position(buf), err, errlen);
+    if (!back)
+        goto out;
+    ldns_rr_set_owner(back, ldns_rdf_clone(owner));
+    ldns_rr_set_ttl(back, ldns_rr_ttl(lr));
+    ldns_rr2canonical(back);
+    ldns_rr_free(lr);
+    lr = back;
+    ldns_buffer_clear(buf);
+    if (ldns_rr_rdata2buffer_wire(buf, lr) != LDNS_STATUS_OK) {
         snprintf(err, errlen, "RDATA cannot be encoded");
         goto out;
     }
@@ -119,7 +170,7 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
         snprintf(err, errlen, "%s in '%s'", ldns_get_errorstr_by_id(st), text);
         goto out;
     }
-    if ((rc = rr_hex_check(text, ldns_rr_get_type(lr), err, errlen)) == 0)
+    if ((rc = rr_text_check(text, lr, err, errlen)) == 0)
         rc = rr_item_from_ldns(lr, out, err, errlen);
 out:
     ldns_rr_free(lr);
@@ -148,21 +199,32 @@ static const char *field(const char **p, size_t *len)
     return s;
 }
 
-int rr_hex_check(const char *entry, uint16_t type, char *err, size_t errlen)
+/* Where the RDATA of entry (a presentation line; one starting with a blank has no
+ * owner) starts: past the owner, TTL, class and type. */
+static const char *rdata_start(const char *entry)
 {
-    /* the numeric fields before the hex data */
-    int skip = type == LDNS_RR_TYPE_DS || type == LDNS_RR_TYPE_TLSA || type == 53 /* SMIMEA */
-                   ? 3
-                   : type == LDNS_RR_TYPE_SSHFP ? 2 : -1;
     const char *p = entry, *tok;
-    size_t len = 0, digits = 0;
-    if (skip < 0)
-        return 0;
+    size_t len = 0;
     if (!isspace((unsigned char)*p))
         field(&p, &len); /* the owner */
     do                   /* TTL and class, then the type */
         tok = field(&p, &len);
     while (len && (isdigit((unsigned char)*tok) || rr_is_class(tok, len)));
+    return p;
+}
+
+/* ldns reads an odd number of hex digits as if a 0 followed: refuses that in the
+ * digest, fingerprint or certificate data of a DS, SSHFP, TLSA or SMIMEA record. */
+static int hex_check(const char *rdata, uint16_t type, char *err, size_t errlen)
+{
+    /* the numeric fields before the hex data */
+    int skip = type == LDNS_RR_TYPE_DS || type == LDNS_RR_TYPE_TLSA || type == 53 /* SMIMEA */
+                   ? 3
+                   : type == LDNS_RR_TYPE_SSHFP ? 2 : -1;
+    const char *p = rdata;
+    size_t len = 0, digits = 0;
+    if (skip < 0)
+        return 0;
     for (int i = 0; i < skip; i++)
         field(&p, &len);
     for (; *p; p++)
@@ -172,6 +234,35 @@ int rr_hex_check(const char *entry, uint16_t type, char *err, size_t errlen)
     snprintf(err, errlen, "%s data of %zu hex digits: an odd number, a digit is missing",
              ldns_rr_descript(type)->_name, digits);
     return GTM_EPARSE;
+}
+
+/* RDATA in RFC 3597's generic form ("\# LENGTH HEX") of a known type: ldns reads the
+ * type's fields from it and drops what follows, so "A \# 5 0102030405" would be read as
+ * 1.2.3.4. Refuses a length other than that of what ldns read. */
+static int generic_check(const char *rdata, const ldns_rr *lr, char *err, size_t errlen)
+{
+    const char *p = rdata, *tok = field(&p, &(size_t){0});
+    size_t have = 0;
+    if (strncmp(tok, "\\#", 2) != 0 || !isspace((unsigned char)tok[2]))
+        return 0;
+    unsigned long said = strtoul(p, NULL, 10);
+    for (size_t i = 0; i < ldns_rr_rd_count(lr); i++)
+        have += ldns_rdf_size(ldns_rr_rdf(lr, i));
+    if (said == have)
+        return 0;
+    char *name = ldns_rr_type2str(ldns_rr_get_type(lr));
+    snprintf(err, errlen,
+             "%lu bytes of RDATA do not make a record of type %s (its fields take %zu)", said,
+             name ? name : "?", have);
+    free(name);
+    return GTM_EPARSE;
+}
+
+int rr_text_check(const char *entry, const ldns_rr *lr, char *err, size_t errlen)
+{
+    const char *rdata = rdata_start(entry);
+    int rc = hex_check(rdata, ldns_rr_get_type(lr), err, errlen);
+    return rc ? rc : generic_check(rdata, lr, err, errlen);
 }
 
 void rr_item_fini(struct rr_item *it)

@@ -31,11 +31,12 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
 void rr_item_fini(struct rr_item *it);
 /* Is the token (len bytes) a class mnemonic: IN, CH, HS, CS or CLASSn? */
 bool rr_is_class(const char *tok, size_t len);
-/* ldns reads an odd number of hex digits as if a 0 followed: refuses that in the digest,
- * fingerprint or certificate data of a DS, SSHFP, TLSA or SMIMEA record of entry (a
- * presentation line; one starting with a blank has no owner). 0, or GTM_EPARSE with
- * err. */
-int rr_hex_check(const char *entry, uint16_t type, char *err, size_t errlen);
+/* What ldns reads of entry (a presentation line; one starting with a blank has no
+ * owner) into lr without complaint but not as written: an odd number of hex digits in
+ * the digest, fingerprint or certificate data of a DS, SSHFP, TLSA or SMIMEA record (read
+ * as if a 0 followed), and RDATA in the generic form (RFC 3597) whose length is not what
+ * the type's fields took. 0, or GTM_EPARSE with err. */
+int rr_text_check(const char *entry, const ldns_rr *lr, char *err, size_t errlen);
 /* The records of a signed zone that gtm does not keep, as it serves zones unsigned: the
  * keys (DNSKEY), the signatures (RRSIG), the denial chains (NSEC, NSEC3, NSEC3PARAM),
  * the zone digest (ZONEMD), which the first change of the serial would make stale, and

@@ -553,7 +553,7 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
                     hint ? ": " : "", hint ? hint : "");
     }
     char err[256] = "";
-    if ((rc = rr_hex_check(entry, ldns_rr_get_type(lr), err, sizeof err))) {
+    if ((rc = rr_text_check(entry, lr, err, sizeof err))) {
         ldns_rr_free(lr);
         return fail(s, zf, line, "%s", err);
     }

@@ -591,6 +591,12 @@ BAD_FILES = [
      GEN_HEAD + "dept NS ns1\ndept DS 12345 13 2 ( 3490a6806d47f17a34c29e2ce80e8a99\n"
      "  9ffbe4be 3 )\n",
      "{f}:5: DS data of 41 hex digits: an odd number, a digit is missing"),
+    # RDATA in the generic form (RFC 3597) must be exactly its type's fields: the server
+    # would send it as it stands
+    ("generic-empty-cname", GEN_HEAD + "www CNAME \\# 0\n",
+     "{f}:4: 0 bytes of RDATA do not make a record of type CNAME"),
+    ("generic-long-a", GEN_HEAD + "www A \\# 5 0102030405\n",
+     "{f}:4: 5 bytes of RDATA do not make a record of type A (its fields take 4)"),
     # other providers' extensions: what to do instead
     ("aws-alias",
      GEN_HEAD + "@ 86400 AWS ALIAS A dualstack.lb.example.net. Z35SXDOTRQ7X7K true\n",
@@ -711,6 +717,28 @@ def test_record_add_refuses_odd_hex(gtmctl):
                         "digit is missing\n")
     gtmctl.run("record", "add", "h.test", "web", "SSHFP", "300", "4", "2", "abcd")
     assert body(export(gtmctl, "h.test"))[-1] == "web.h.test.\t300\tIN\tSSHFP\t4 2 abcd"
+
+
+def test_record_add_generic_rdata(gtmctl):
+    """RFC 3597 §5: RDATA of a known type in the generic form is kept in the type's own
+    form; RDATA that is not exactly the type's fields (none for a CNAME, a compression
+    pointer or a byte too few or too many in an MX) is refused: the server would send it
+    as it stands."""
+    gtmctl.run("zone", "add", "g.test", "--ns", "ns1.example.net")
+    gtmctl.run("record", "add", "g.test", "a", "A", "300", "\\#", "4", "C0000201")
+    gtmctl.run("record", "add", "g.test", "t", "TYPE65534", "300", "\\#", "0")
+    for args, msg in ((["x", "CNAME", "300", "\\#", "0"],
+                       "0 bytes of RDATA do not make a record of type CNAME"),
+                      (["m", "MX", "300", "\\#", "6", "000a0161c00c"],
+                       "Invalid compression pointer in 'm 300 IN MX \\# 6 000a0161c00c'"),
+                      (["m", "MX", "300", "\\#", "2", "000a"],
+                       "2 bytes of RDATA do not make a record of type MX"),
+                      (["m", "MX", "300", "\\#", "6", "000a01610000"],
+                       "6 bytes of RDATA do not make a record of type MX (its fields take 5)")):
+        p = gtmctl.run("record", "add", "g.test", *args, rc=1)
+        assert p.stderr == f"gtmctl: record add: {msg}\n"
+    assert body(export(gtmctl, "g.test"))[-2:] == ["a.g.test.\t300\tIN\tA\t192.0.2.1",
+                                                  "t.g.test.\t300\tIN\tTYPE65534\t\\# 0"]
 
 
 def test_import_class_before_ttl(tmp_path, gtmctl):
