@@ -138,6 +138,14 @@ static bool geo_refresh(struct loader *l, bool first)
 
 /* ---- snapshots ------------------------------------------------------------------------- */
 
+/* Nothing new to compile: the last compile's failure stands, if it failed. */
+static int still_failing(const struct loader *l, char *msg, size_t msglen)
+{
+    if (l->compile_rc)
+        snprintf(msg, msglen, "%s", l->compile_msg);
+    return l->compile_rc;
+}
+
 /* Compiles a snapshot if the store changed (or force). *out: the new one, or NULL. */
 static int maybe_compile(struct loader *l, bool force, struct snap **out, char *msg, size_t msglen)
 {
@@ -160,7 +168,7 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
         return rc;
     }
     if (!force && version == l->data_version)
-        return 0;
+        return still_failing(l, msg, msglen);
     /* Something was committed. Health (vantage reports, drills, drains) is re-read every
      * time and applied in place; only a change of configuration needs a new snapshot. */
     int64_t config = 0;
@@ -170,13 +178,15 @@ static int maybe_compile(struct loader *l, bool force, struct snap **out, char *
     }
     if (!force && config == l->config_generation && l->data_version >= 0) {
         l->data_version = version;
-        return 0;
+        return still_failing(l, msg, msglen);
     }
     struct snap_geo_source geo = {l->db, l->db_fingerprint, &l->geo_cache};
     rc = snap_compile(l->st, l->generation + 1, &geo, out, msg, msglen);
     /* after a failure too: the same data would fail again; wait for the next change */
     l->data_version = version;
     l->config_generation = config;
+    l->compile_rc = rc;
+    snprintf(l->compile_msg, sizeof l->compile_msg, "%s", rc ? msg : "");
     if (rc)
         return rc;
     l->generation++;

@@ -48,6 +48,10 @@ struct loader {
     struct snap_health health; /* as last read; applied at every poll */
     uint64_t generation;
     char last_error[512]; /* logged once, not every poll */
+    /* the store's data (data_version) failed to compile: nothing is usable again until
+     * it changes; the reason, for the polls until then */
+    int compile_rc;
+    char compile_msg[512];
     /* GeoIP: the open databases (NULL: none, or they failed to open), the identities of
      * their files when last looked at and when the open ones were opened, and the
      * classifier the last snapshot built */

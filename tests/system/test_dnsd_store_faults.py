@@ -257,3 +257,28 @@ def test_queries_keep_being_answered_through_faults(served, store, tmp_path):
         t.join(timeout=5)
     assert not lost and not bad_answers, (len(lost), bad_answers[:3])
     assert count[0] > 10
+
+
+def test_data_that_does_not_compile(served, store):
+    """A record the server cannot serve, written behind gtmctl's back (a CNAME without a
+    target: gtmctl refuses it): the last good data goes on being served, the log names
+    the record once and does not call the store usable again while that data stands;
+    an edit meanwhile is not served (the data is compiled as a whole); once the record is
+    gone, the edit is served and the store is usable again."""
+    w = sqlite3.connect(str(store.db), isolation_level=None, timeout=5)
+    try:
+        at = len(served.log())
+        w.execute("INSERT INTO records (zone_id, owner, type, ttl, rdata, wire) SELECT id, "
+                  "'broken.dnsd.test.', 5, 60, '', x'' FROM zones WHERE name = 'dnsd.test.'")
+        wait_trouble(served, at, "record broken.dnsd.test. type 5: malformed RDATA")
+        store.run("record", "add", "dnsd.test", "meanwhile", "A", "60", "192.0.2.113")
+        time.sleep(1)  # ten polls of the store
+        log = served.log()[at:]
+        assert "usable again" not in log and log.count(STILL) == 1, log
+        still_answering(served)
+        r, _ = ask(served, make("meanwhile.dnsd.test", "A"), "udp")
+        assert r.rcode() == dns.rcode.NXDOMAIN and not r.answer
+        w.execute("DELETE FROM records WHERE owner = 'broken.dnsd.test.'")
+    finally:
+        w.close()
+    recovers(served, store)

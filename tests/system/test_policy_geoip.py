@@ -136,12 +136,27 @@ def test_database_replaced_at_run_time(world, world_geoip, dnsd, tmp_path):
         wait_answer(de, query(GEO, edns=False), WEB_V4["eu-central"])
 
 
+def last_node_bad(good):
+    """good with the left record of its search tree's last node pointing past the data
+    section: lookups that do not cross it still work, the file's metadata too."""
+    meta = good.rindex(b"\xab\xcd\xefMaxMind.com")
+    at = good.index(b"node_count", meta) + len(b"node_count")
+    assert good[at] >> 5 == 6, "node_count is not a uint32"  # MaxMind DB data type 6
+    count = int.from_bytes(good[at + 1:at + 1 + (good[at] & 0x1f)], "big")
+    b = bytearray(good)
+    o = (count - 1) * 7  # 28-bit records (tests/geoip/make-mmdb.pl)
+    b[o:o + 3] = b"\xff\xff\xff"
+    b[o + 3] |= 0xf0
+    return bytes(b)
+
+
 CORRUPTIONS = {
     "garbage": lambda good: b"this is not a MaxMind database\n" * 64,
     "truncated": lambda good: good[:len(good) // 2],
     "empty": lambda good: b"",
     # a valid metadata section over a search tree of 0xff records (pointing nowhere)
     "bad-tree": lambda good: b"\xff" * 512 + good[512:],
+    "bad-last-node": last_node_bad,
 }
 
 
@@ -219,9 +234,10 @@ def test_missing_database_at_start_then_created(world, world_mmdb, dnsd, tmp_pat
         assert answer_of(gb, q) == [WEB_V4["eu-west"]]
 
 
-def test_corrupt_database_at_start(world, dnsd, tmp_path):
+@pytest.mark.parametrize("how", ["zeros", "bad-last-node"])
+def test_corrupt_database_at_start(world, world_mmdb, dnsd, tmp_path, how):
     path = tmp_path / "corrupt.mmdb"
-    path.write_bytes(b"\x00" * 4096)
+    path.write_bytes(b"\x00" * 4096 if how == "zeros" else last_node_bad(world_mmdb.read_bytes()))
     srv = serve(dnsd, world, path)
     assert log_lines(srv, r"corrupt\.mmdb"), srv.log()
     with Client(srv, source="127.0.1.1") as gb:
