@@ -178,6 +178,35 @@ out:
     return rc;
 }
 
+int rr_ttl_parse(const char *tok, size_t len, uint32_t *out)
+{
+    uint64_t total = 0;
+    size_t i = 0;
+    if (len == 0)
+        return GTM_EPARSE;
+    while (i < len) {
+        uint64_t v = 0, unit = 1;
+        if (!isdigit((unsigned char)tok[i]))
+            return GTM_EPARSE;
+        for (; i < len && isdigit((unsigned char)tok[i]); i++)
+            if ((v = v * 10 + (uint64_t)(tok[i] - '0')) > TTL_MAX)
+                return GTM_EPARSE;
+        if (i < len) {
+            static const char units[] = "sSmMhHdDwW";
+            static const uint32_t secs[] = {1, 60, 3600, 86400, 604800};
+            const char *u = strchr(units, tok[i]);
+            if (!u || !*u)
+                return GTM_EPARSE;
+            unit = secs[(u - units) / 2];
+            i++;
+        }
+        if ((total += v * unit) > TTL_MAX)
+            return GTM_EPARSE;
+    }
+    *out = (uint32_t)total;
+    return 0;
+}
+
 bool rr_is_class(const char *tok, size_t len)
 {
     return (len == 2 && (strncasecmp(tok, "IN", 2) == 0 || strncasecmp(tok, "CH", 2) == 0 ||

@@ -29,6 +29,11 @@ int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t 
 int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, char *err,
                       size_t errlen);
 void rr_item_fini(struct rr_item *it);
+/* A TTL as zone files write it (len bytes): seconds, or numbers with the units w, d, h,
+ * m and s ("1h30m"), at most 2^31-1 seconds in all (RFC 2181 section 8). Anything else
+ * ("10x", "0x10", "1e3", 4294967296) is GTM_EPARSE, where ldns would read part of it or
+ * wrap it around. */
+int rr_ttl_parse(const char *tok, size_t len, uint32_t *out);
 /* Is the token (len bytes) a class mnemonic: IN, CH, HS, CS or CLASSn? */
 bool rr_is_class(const char *tok, size_t len);
 /* What ldns reads of entry (a presentation line; one starting with a blank has no

@@ -19,6 +19,9 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 
+/* What a TTL may be, for messages. */
+#define TTL_FORMS "seconds up to 2147483647, or like 1h30m"
+
 /* What an export's comment after a record can say that the record alone does not. */
 enum zf_mark {
     ZF_CF_PROXIED,  /* Cloudflare: "cf_tags=cf-proxied:true" */
@@ -361,12 +364,11 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
         return 0;
     }
     if (strcasecmp(name, "$TTL") == 0) {
-        const char *end = NULL;
+        uint32_t ttl;
         if (!a1 || a2)
             return fail(s, zf, line, "$TTL takes one TTL");
-        uint32_t ttl = ldns_str2period(a1, &end);
-        if (*end || !isdigit((unsigned char)*a1) || ttl > 2147483647u)
-            return fail(s, zf, line, "$TTL: '%s' is not a TTL (seconds, or like 1h30m)", a1);
+        if (rr_ttl_parse(a1, strlen(a1), &ttl))
+            return fail(s, zf, line, "$TTL: '%s' is not a TTL (" TTL_FORMS ")", a1);
         zf->default_ttl = ttl;
         zf->have_default = true;
         return 0;
@@ -403,21 +405,28 @@ static int directive(struct zf_state *s, struct zf_file *zf, char *entry, int li
     return fail(s, zf, line, "unknown directive %s", name);
 }
 
-/* Does the entry give a TTL? Fields: [owner] [TTL] [class] type ... (TTL and class in
- * either order); an entry that starts with a blank has no owner. */
-static bool has_ttl(const char *entry)
+/* The TTL the entry gives, or NULL; its length in *len. Fields: [owner] [TTL] [class]
+ * type ... (TTL and class in either order); an entry that starts with a blank has no
+ * owner. */
+static const char *ttl_field(const char *entry, size_t *len)
 {
-    char copy[1200], *p = copy, *tok; /* owner (<= 1021 as text), TTL, class, type */
-    snprintf(copy, sizeof copy, "%s", entry);
-    if (!isspace((unsigned char)copy[0]))
-        token(&p); /* the owner */
-    for (int i = 0; i < 2 && (tok = token(&p)); i++) {
-        if (isdigit((unsigned char)tok[0]))
-            return true;
-        if (!rr_is_class(tok, strlen(tok)))
-            return false; /* the type */
+    const char *p = entry;
+    if (!isspace((unsigned char)*p))
+        while (*p && !isspace((unsigned char)*p))
+            p++; /* the owner */
+    for (int i = 0; i < 2; i++) {
+        while (isspace((unsigned char)*p))
+            p++;
+        const char *tok = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        *len = (size_t)(p - tok);
+        if (isdigit((unsigned char)*tok))
+            return tok;
+        if (!rr_is_class(tok, *len))
+            return NULL; /* the type */
     }
-    return false;
+    return NULL;
 }
 
 /* RFC 1035 §5.1 lets the class come before the TTL ("www IN 300 A ..."); ldns reads the
@@ -532,6 +541,11 @@ static void default_ttl(struct zf_state *s, struct zf_file *zf, ldns_rr *lr, int
 
 static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line)
 {
+    size_t ttl_len = 0;
+    const char *ttl = ttl_field(entry, &ttl_len);
+    uint32_t ttl_s;
+    if (ttl && rr_ttl_parse(ttl, ttl_len, &ttl_s))
+        return fail(s, zf, line, "'%.*s' is not a TTL (" TTL_FORMS ")", (int)ttl_len, ttl);
     ldns_rr *lr = NULL;
     char *swapped = ttl_first(entry);
     ldns_status st = ldns_rr_new_frm_str(&lr, swapped ? swapped : entry, 0, zf->origin, &zf->prev);
@@ -557,7 +571,7 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         ldns_rr_free(lr);
         return fail(s, zf, line, "%s", err);
     }
-    if (has_ttl(entry)) {
+    if (ttl) {
         zf->last_ttl = ldns_rr_ttl(lr);
         zf->have_last = true;
     } else {

@@ -562,7 +562,12 @@ BAD_FILES = [
     ("class-ch", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nversion CH TXT \"1.0\"\n",
      "{f}:4: class CH is not served (only IN)"),
     ("ttl-too-big", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nbig 2147483648 A 192.0.2.1\n",
-     "{f}:4: TTL 2147483648 is above 2147483647 (RFC 2181 section 8)"),
+     "{f}:4: '2147483648' is not a TTL (seconds up to 2147483647, or like 1h30m)"),
+    # ldns would read 10 of "10x", 0 of "0x10" and wrap 4294967297 around to 1
+    ("ttl-garbage", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nbig 10x A 192.0.2.1\n",
+     "{f}:4: '10x' is not a TTL (seconds up to 2147483647, or like 1h30m)"),
+    ("ttl-wraps", "$TTL 4294967297\n@ SOA ns1 h 1 2 3 4 5\n",
+     "{f}:1: $TTL: '4294967297' is not a TTL (seconds up to 2147483647, or like 1h30m)"),
     ("generate-range",
      GEN_HEAD + "$GENERATE 9-1 host$ A 192.0.2.$\n",
      "{f}:4: $GENERATE: '9-1' is not a range (START-STOP or START-STOP/STEP, "
@@ -618,7 +623,7 @@ BAD_FILES = [
      GEN_HEAD + "\n$GENERATE 250-260 host$ A 192.0.2.$\n",
      "{f}:5: Syntax error, could not parse the RR's rdata in 'host256 A 192.0.2.256'"),
     ("bad-ttl-directive", "$TTL soon\n@ SOA ns1 h 1 2 3 4 5\n",
-     "{f}:1: $TTL: 'soon' is not a TTL (seconds, or like 1h30m)"),
+     "{f}:1: $TTL: 'soon' is not a TTL (seconds up to 2147483647, or like 1h30m)"),
 ]
 
 

@@ -240,6 +240,8 @@ static void test_errors(void **state)
     expect_error("a A 192.0.2.1\nb SOA ( a b 1 2 3 4 5\n", "z.zone:2:", "'(' without ')'");
     expect_error("a A 192.0.2.1 )\n", "z.zone:1:", "')' without '('");
     expect_error("$TTL forever\n", "z.zone:1:", "$TTL");
+    expect_error("$TTL 1h\nb 1e3 A 192.0.2.1\n", "z.zone:2:", "'1e3' is not a TTL");
+    expect_error("b IN 4294967296 A 192.0.2.1\n", "z.zone:1:", "'4294967296' is not a TTL");
     expect_error("$FOO bar\n", "z.zone:1:", "unknown directive");
     expect_error("$GENERATE 10-1 h$ A 192.0.2.$\n", "z.zone:1:", "not a range");
     expect_error("\n$GENERATE 1-2 h${1,2,q} A 192.0.2.$\n", "z.zone:2:", "a base other than");
