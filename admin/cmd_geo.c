@@ -47,6 +47,15 @@ static int key_parse(const char *s, struct key_text *k, char *why, size_t errlen
                  s);
     else if (rc)
         snprintf(why, errlen, "'%s' is not a geo key (" KEY_FORMS ")", s);
+    unsigned most = key.family == 4 ? GEO_V4_BITS_MAX : GEO_V6_BITS_MAX;
+    if (rc == 0 && key.kind == GEO_KEY_CIDR && (unsigned)key.prefix > most) {
+        snprintf(why, errlen,
+                 "'%s': clients are placed by at most /%u of an IPv%d address (RFC 7871 "
+                 "section 11.1), so no block longer than /%u can be told apart from the "
+                 "rest of its /%u",
+                 s, most, key.family, most, most);
+        rc = GTM_EPARSE;
+    }
     if (rc == 0) {
         geo_key_format(&key, k->text, sizeof k->text);
         k->kind = geo_key_kind_name(key.kind);
@@ -197,7 +206,9 @@ const struct cli_cmd cmd_geo_map = {
     .summary = "send the clients of a key to regions, in order of preference",
     .help = "KEY is " KEY_FORMS " for everyone else.\n"
             "A client takes its most specific key: the longest CIDR block holding it, then\n"
-            "its subdivision, country, continent, '*'. The first listed region with a\n"
+            "its subdivision, country, continent, '*'. CIDR blocks go down to /24 in IPv4\n"
+            "and /56 in IPv6, the most of a client's address gtm uses (RFC 7871 section\n"
+            "11.1). The first listed region with a\n"
             "healthy endpoint answers; when none can, the policy's --fallback decides (the\n"
             "listed regions are where the key's clients may go: list a second region to\n"
             "fail over to it). An entry none of whose regions has an endpoint in a\n"

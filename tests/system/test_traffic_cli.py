@@ -505,6 +505,13 @@ def test_geo_map_refused(world):
         (["geo", "map", "2001:db8::1/32", "lab"],
          f"KEY: '2001:db8::1/32' is not a network: {net}"),
         (["geo", "map", "192.0.2.0/33", "lab"], f"KEY: '192.0.2.0/33' is not a network: {net}"),
+        # longer than what gtm uses of a client's address: it could never be told apart
+        (["geo", "map", "192.0.2.16/28", "lab"], "KEY: '192.0.2.16/28': clients are placed by "
+         "at most /24 of an IPv4 address (RFC 7871 section 11.1), so no block longer than "
+         "/24 can be told apart from the rest of its /24"),
+        (["geo", "map", "2001:db8:0:100::/64", "lab"], "KEY: '2001:db8:0:100::/64': clients "
+         "are placed by at most /56 of an IPv6 address (RFC 7871 section 11.1), so no block "
+         "longer than /56 can be told apart from the rest of its /56"),
         (["geo", "map", "XX", "lab"], f"KEY: 'XX' is not a geo key {keys}"),
         (["geo", "map", "Germany", "lab"], f"KEY: 'Germany' is not a geo key {keys}"),
         (["geo", "map", "FR", "lab,eu-west,lab"], "REGION: lab is listed twice"),
