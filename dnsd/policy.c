@@ -475,10 +475,13 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
         pol__trace(&r, "an endpoint of the pool is down or flapping: TTL %u instead of %u",
                    out->ttl_s, p->ttl_s);
     }
-    /* the scope never claims more than the answer was decided on: the bits of the client
-     * address used (at most /24 or /56), capped at the source prefix (RFC 7871 §7.2.1) */
+    /* the scope: how much of the address the answer holds for, at most what gtm uses of
+     * one (/24, /56). Longer than the source prefix when the bits sent did not decide
+     * (the answer is that of the lowest block of the subnet): RFC 7871 §7.2.1, the
+     * resolver should send that many, and caches the answer for its source prefix only */
     if (client->from_ecs) {
-        uint8_t cap = client->bits < client->source_prefix ? client->bits : client->source_prefix;
-        out->scope = r.scope < cap ? r.scope : cap;
+        uint8_t cap = client->family == 4 ? GEO_V4_BITS_MAX : GEO_V6_BITS_MAX;
+        /* §7.1.2: a source of 0 asks that no address be used: scope 0 */
+        out->scope = client->source_prefix == 0 ? 0 : r.scope < cap ? r.scope : cap;
     }
 }

@@ -1,9 +1,10 @@
 """EDNS Client Subnet (RFC 7871) in gtm-dnsd: the option is echoed with the query's
 family, SOURCE PREFIX-LENGTH and address, and a SCOPE PREFIX-LENGTH that is the widest
 prefix around the client with the same answer (adjacent GeoIP networks that lead to the
-same decision merged), capped at the source prefix, 0 when the answer does not depend
-on the address; at most /24 (IPv4) and /56 (IPv6) of the address is used, so no scope
-is longer than that; a malformed option is FORMERR.
+same decision merged), longer than the source prefix when the source did not decide, 0
+when the answer does not depend on the address or the source is 0; at most /24 (IPv4)
+and /56 (IPv6) of the address is used, so no scope is longer than that; a malformed
+option is FORMERR.
 """
 import struct
 
@@ -44,18 +45,24 @@ def test_merged_networks_give_a_shorter_scope(world, world_mmdb, dnsd):
                answer=[addr_rr(GEO, WEB_V4["eu-central"])], scope=23)
 
 
-def test_scope_capped_at_the_source_prefix(srv):
+def test_scope_longer_than_a_short_source(srv):
+    """RFC 7871 §7.2.1: a source too short to decide gets the answer of its lowest block,
+    with that block's scope, longer than the source: the resolver should send more (and
+    caches the answer for its source prefix only)."""
     with Client(srv) as c:
-        # DE's block is a /16: a /12 source gets scope 12 (for its address, 89.160.0.0)
+        # DE's block is a /16: a /12 source (89.160.0.0) is answered for the /16
         expect(c, query(GEO, ecs=("89.160.0.0", 12)), answer=[addr_rr(GEO, WEB_V4["eu-central"])],
-               scope=12)
-        # GB's /22: a /22 source is the block exactly, a /21 source is capped
+               scope=16)
+        # GB's /22: a /22 source is the block exactly
         expect(c, query(GEO, ecs=("81.2.68.0", 22)), answer=[addr_rr(GEO, WEB_V4["eu-west"])],
                scope=22)
+        # 2001:db8::/40 holds several /48s: its lowest, 2001:db8::/48, answers ('*')
         expect(c, query(GEO, ecs=("2001:db8:1::", 40)), answer=[addr_rr(GEO, WEB_V4["us-east"])],
-               scope=40)
+               scope=48)
+        # 81.0.0.0/8: its lowest address is in no network; the next one up is GB's
+        # 81.2.68.0/22, so 81.0.0.0/15 is the block that answers
         for name in (GEO, LAT, PROX):
-            expect(c, query(name, ecs=("81.2.69.0", 8)), scope=8,
+            expect(c, query(name, ecs=("81.2.69.0", 8)), scope=15,
                    answer=[addr_rr(name, WEB_V4["us-east"])])
 
 
@@ -159,13 +166,13 @@ def test_malformed_option_is_formerr(srv, transport):
 
 def test_well_formed_edge_cases(srv):
     """Valid options at the edges: /32 and /128 sources, a /25 (last octet half used),
-    an odd IPv6 length."""
+    an odd IPv6 length (whose lowest /48 answers)."""
     with Client(srv) as c:
         expect(c, query(GEO, ecs=("81.2.71.128", 25)), answer=[addr_rr(GEO, WEB_V4["eu-west"])],
                scope=22)
         expect(c, query(GEO, ecs=("2001:db8:2:ff80::", 57)), scope=48,
                answer=[addr_rr(GEO, WEB_V4["us-west"])])
-        expect(c, query(GEO, "AAAA", ecs=("2001:db8:3::", 33)), scope=33,
+        expect(c, query(GEO, "AAAA", ecs=("2001:db8:3::", 33)), scope=48,
                answer=[addr_rr(GEO, WEB_V6["us-east"])])
 
 
