@@ -41,22 +41,6 @@ static char *record_text(const char *name, const char *ttl, const char *type, in
     return s;
 }
 
-/* NAME written as a full name without its final dot ("www.example.com" in the zone
- * example.com.) is relative, as in a zone file, and lands at www.example.com.example.com.:
- * say so, since it is rarely what was meant. */
-static void warn_zone_twice(const struct cli *c, const char *name, const char *zone,
-                            const char *owner)
-{
-    size_t n = strlen(name), z = strlen(zone) - 1; /* the zone without its final dot */
-    if (z == 0 || n < z || name[n - 1] == '.' || strncasecmp(name + n - z, zone, z) != 0 ||
-        (n > z && name[n - z - 1] != '.'))
-        return;
-    fprintf(stderr,
-            "gtmctl: %s: warning: NAME %s is relative to the zone, so the record is at %s; "
-            "write %s. for the name itself\n",
-            c->cmd->name, name, owner, name);
-}
-
 /* Parses the record whose NAME and TYPE are args 1 and 2 and whose RDATA starts at
  * args[rdata_at]. */
 static int parse_record(struct cli *c, const char *zone, const char *ttl, int rdata_at,
@@ -72,7 +56,8 @@ static int parse_record(struct cli *c, const char *zone, const char *ttl, int rd
                         "would go stale at the first change of the serial)",
                         ldns_rr_descript(type)->_name);
     char *text = record_text(c->args[1], ttl, c->args[2], c->nargs - rdata_at, c->args + rdata_at);
-    int rc = rr_item_from_text(text, zone, it, err, sizeof err);
+    int once = 0;
+    int rc = rr_item_from_text(text, zone, it, &once, err, sizeof err);
     free(text);
     if (rc)
         return cli_fail(c, "%s", err);
@@ -81,7 +66,11 @@ static int parse_record(struct cli *c, const char *zone, const char *ttl, int rd
         rr_item_fini(it);
         return rc;
     }
-    warn_zone_twice(c, c->args[1], zone, it->owner);
+    if (once)
+        fprintf(stderr,
+                "gtmctl: %s: warning: %d name%s written in full without the final dot, "
+                "which would end in %s twice: taken as written in full\n",
+                c->cmd->name, once, once > 1 ? "s" : "", zone);
     return 0;
 }
 
@@ -187,7 +176,9 @@ const struct cli_cmd cmd_record_add = {
     .name = "record add",
     .synopsis = "ZONE NAME TYPE TTL RDATA...",
     .summary = "add one record to a zone",
-    .help = "NAME is relative to ZONE unless it ends with '.'; '@' is the apex. TTL is in\n"
+    .help = "NAME is relative to ZONE unless it ends with '.'; '@' is the apex. A full\n"
+            "name without its final dot (www.example.com in example.com), in NAME or in\n"
+            "RDATA, is taken as the full name, with a warning. TTL is in\n"
             "seconds or with units (300, 5m, 1h); the whole RRset takes it (RFC 2181 5.2).\n"
             "RDATA is in presentation format, as in a zone file; an argument holding blanks\n"
             "is one string (gtmctl record add example.com @ TXT 300 'v=spf1 -all').\n"

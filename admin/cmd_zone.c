@@ -29,7 +29,7 @@ static int add_text_record(struct cli *c, int64_t zone_id, const char *zone, con
 {
     struct rr_item it;
     char err[512];
-    int rc = rr_item_from_text(text, zone, &it, err, sizeof err);
+    int rc = rr_item_from_text(text, zone, &it, NULL, err, sizeof err);
     if (rc)
         return cli_fail(c, "%s", err);
     rc = store_rr_add(c->st, zone_id, &it.rr);

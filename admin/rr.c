@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -155,8 +156,57 @@ out:
     return rc;
 }
 
-int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, char *err,
-                      size_t errlen)
+/* Where the second of two copies of origin (wire, with its root label) that end name
+ * starts, or 0 when name does not end so. Labels compare without regard to case. */
+static size_t origin_twice(const ldns_rdf *name, const ldns_rdf *origin)
+{
+    const uint8_t *n = ldns_rdf_data(name), *o = ldns_rdf_data(origin);
+    size_t nl = ldns_rdf_size(name), body = ldns_rdf_size(origin) - 1;
+    size_t first = SIZE_MAX, p = 0;
+    if (body == 0 || nl < 2 * body + 1)
+        return 0;
+    for (; p < nl - 1 && nl - p > body + 1; p += n[p] + 1U)
+        if (nl - p == 2 * body + 1)
+            first = p;
+    if (first == SIZE_MAX || nl - p != body + 1)
+        return 0;
+    for (size_t i = 0; i < body; i++)
+        if (tolower(n[first + i]) != tolower(o[i]) || tolower(n[p + i]) != tolower(o[i]))
+            return 0;
+    return p;
+}
+
+/* name cut where origin_twice() says, ending in origin once. */
+static ldns_rdf *origin_once(const ldns_rdf *name, size_t at)
+{
+    uint8_t wire[LDNS_MAX_DOMAINLEN + 1];
+    memcpy(wire, ldns_rdf_data(name), at);
+    wire[at] = 0;
+    return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, at + 1, wire);
+}
+
+int rr_origin_once(ldns_rr *lr, const ldns_rdf *origin)
+{
+    int n = 0;
+    size_t at = origin_twice(ldns_rr_owner(lr), origin);
+    if (at) {
+        ldns_rdf *was = ldns_rr_owner(lr);
+        ldns_rr_set_owner(lr, origin_once(was, at));
+        ldns_rdf_deep_free(was);
+        n++;
+    }
+    for (size_t i = 0; i < ldns_rr_rd_count(lr); i++) {
+        const ldns_rdf *f = ldns_rr_rdf(lr, i);
+        if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME && (at = origin_twice(f, origin))) {
+            ldns_rdf_deep_free(ldns_rr_set_rdf(lr, origin_once(f, at), i));
+            n++;
+        }
+    }
+    return n;
+}
+
+int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, int *once,
+                      char *err, size_t errlen)
 {
     ldns_rdf *o = NULL;
     ldns_rr *lr = NULL;
@@ -170,6 +220,9 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
         snprintf(err, errlen, "%s in '%s'", ldns_get_errorstr_by_id(st), text);
         goto out;
     }
+    int n = rr_origin_once(lr, o);
+    if (once)
+        *once = n;
     if ((rc = rr_text_check(text, lr, err, errlen)) == 0)
         rc = rr_item_from_ldns(lr, out, err, errlen);
 out:

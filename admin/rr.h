@@ -25,10 +25,17 @@ struct rr_item {
  * The caller frees the result with rr_item_fini(). */
 int rr_item_from_ldns(const ldns_rr *lr, struct rr_item *out, char *err, size_t errlen);
 /* Parses one record in presentation format ("www 300 IN A 192.0.2.1"), relative names
- * completed with origin (a key), then converts it as rr_item_from_ldns() does. */
-int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, char *err,
-                      size_t errlen);
+ * completed with origin (a key) and names that then end in it twice taken as ending in it
+ * once (rr_origin_once(); how many in *once unless NULL), then converts it as
+ * rr_item_from_ldns() does. */
+int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, int *once,
+                      char *err, size_t errlen);
 void rr_item_fini(struct rr_item *it);
+/* A name written in full without its final dot ("www.example.com" where the origin is
+ * example.com.) reads as relative: www.example.com.example.com., which nobody means
+ * (Cloudflare's exports write their SOA's owner so). Takes the owner and the names in
+ * lr's RDATA that end in origin twice as ending in it once. Returns how many it took so. */
+int rr_origin_once(ldns_rr *lr, const ldns_rdf *origin);
 /* A TTL as zone files write it (len bytes): seconds, or numbers with the units w, d, h,
  * m and s ("1h30m"), at most 2^31-1 seconds in all (RFC 2181 section 8). Anything else
  * ("10x", "0x10", "1e3", 4294967296) is GTM_EPARSE, where ldns would read part of it or

@@ -245,12 +245,13 @@ static int check_zone(struct import *im, const char *path, char *err, size_t err
     }
     unify_ttls(l);
     warn_dnssec(im);
-    if (im->ttl_1)
+    /* Cloudflare's exports name its servers in the SOA */
+    if (im->ttl_1 && strstr(soa->rdata, "cloudflare.com."))
         fprintf(stderr,
-                "gtmctl: zone import: warning: %zu records have a TTL of 1 second (Cloudflare's "
+                "gtmctl: zone import: warning: %zu record%s a TTL of 1 second (Cloudflare's "
                 "exports write 1 for its automatic TTL, which it serves as 300); imported as "
                 "written\n",
-                im->ttl_1);
+                im->ttl_1, im->ttl_1 == 1 ? " has" : "s have");
     if (dups)
         fprintf(stderr, "gtmctl: zone import: warning: %zu duplicate records ignored\n", dups);
     if (!apex_ns)
@@ -448,7 +449,10 @@ const struct cli_cmd cmd_zone_import = {
             "Other providers' exports are read as they come (Route 53 through cli53,\n"
             "Cloudflare, BIND); what only their comments say is named in a warning:\n"
             "Cloudflare's proxied records (served with the origin addresses written) and\n"
-            "Route 53 routing policies (served as plain records), and Cloudflare's TTL 1.",
+            "Route 53 routing policies (served as plain records), and Cloudflare's TTL 1.\n"
+            "A name written in full without its final dot (Cloudflare's SOA owner), which\n"
+            "as a relative name would end in the origin twice, is taken as the full name,\n"
+            "with a warning.",
     .min_args = 2,
     .max_args = 2,
     .run = zone_import,

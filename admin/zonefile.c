@@ -22,15 +22,18 @@
 /* What a TTL may be, for messages. */
 #define TTL_FORMS "seconds up to 2147483647, or like 1h30m"
 
-/* What an export's comment after a record can say that the record alone does not. */
+/* What the import notes of records as other providers' exports write them: what a
+ * comment after a record says that the record alone does not, and names written in full
+ * without their final dot. */
 enum zf_mark {
-    ZF_CF_PROXIED,  /* Cloudflare: "cf_tags=cf-proxied:true" */
-    ZF_AWS_ROUTING, /* Route 53 through cli53: "AWS routing=\"WEIGHTED\" weight=70 ..." */
+    ZF_CF_PROXIED,   /* Cloudflare: "cf_tags=cf-proxied:true" */
+    ZF_AWS_ROUTING,  /* Route 53 through cli53: "AWS routing=\"WEIGHTED\" weight=70 ..." */
+    ZF_ORIGIN_TWICE, /* "example.com\t3600\tIN\tSOA ..." in the zone example.com. */
     ZF_MARKS
 };
 
 static const struct {
-    const char *needle;  /* in the comment */
+    const char *needle;  /* in the comment; NULL: not a comment's */
     const char *what;    /* what it says */
     const char *meaning; /* what that means for the import */
 } marks[ZF_MARKS] = {
@@ -41,6 +44,9 @@ static const struct {
                         "imported as plain records, answered all together; for weighted, latency, "
                         "geographic or failover answers make the name a managed name (gtmctl "
                         "policy set)"},
+    [ZF_ORIGIN_TWICE] = {NULL, "a name written in full without its final dot",
+                         "taken as the full name, not as relative to the origin (which would end "
+                         "in it twice); Cloudflare's exports write their SOA's owner so"},
 };
 
 struct zf_state {
@@ -185,6 +191,23 @@ static char *token(char **p)
 
 static int read_file(struct zf_state *s, const char *path, const ldns_rdf *origin,
                      struct zf_file *parent, int depth, int from_line);
+
+/* The marks (1 << enum zf_mark) of one comment's text. */
+static unsigned comment_marks(const char *text, size_t len)
+{
+    unsigned found = 0;
+    for (int m = 0; m < ZF_MARKS; m++)
+        if (marks[m].needle && memmem(text, len, marks[m].needle, strlen(marks[m].needle)))
+            found |= 1u << m;
+    return found;
+}
+
+static void count_marks(struct zf_state *s, const struct zf_file *zf, unsigned found, int line)
+{
+    for (int m = 0; m < ZF_MARKS; m++)
+        if (found & (1u << m) && s->marked[m]++ == 0)
+            snprintf(s->first_marked[m], sizeof s->first_marked[m], "%s:%d", zf->path, line);
+}
 
 static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int line);
 
@@ -566,6 +589,8 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         return fail(s, zf, line, "%s in '%s'%s%s", ldns_get_errorstr_by_id(st), shown,
                     hint ? ": " : "", hint ? hint : "");
     }
+    if (rr_origin_once(lr, zf->origin))
+        count_marks(s, zf, 1u << ZF_ORIGIN_TWICE, line);
     char err[256] = "";
     if ((rc = rr_text_check(entry, lr, err, sizeof err))) {
         ldns_rr_free(lr);
@@ -582,23 +607,6 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         fail(s, zf, line, "%s", err);
     ldns_rr_free(lr);
     return rc;
-}
-
-/* The marks (1 << enum zf_mark) of one comment's text. */
-static unsigned comment_marks(const char *text, size_t len)
-{
-    unsigned found = 0;
-    for (int m = 0; m < ZF_MARKS; m++)
-        if (memmem(text, len, marks[m].needle, strlen(marks[m].needle)))
-            found |= 1u << m;
-    return found;
-}
-
-static void count_marks(struct zf_state *s, const struct zf_file *zf, unsigned found, int line)
-{
-    for (int m = 0; m < ZF_MARKS; m++)
-        if (found & (1u << m) && s->marked[m]++ == 0)
-            snprintf(s->first_marked[m], sizeof s->first_marked[m], "%s:%d", zf->path, line);
 }
 
 /* One warning for each kind of marked record, naming the first. */

@@ -300,7 +300,7 @@ www	300	IN	CNAME	example.com.
 ;;
 ;; Use at your own risk.
 ;; SOA Record
-example.org.	3600	IN	SOA	ada.ns.cloudflare.com. dns.cloudflare.com. 2047483562 10000 2400 604800 3600
+example.org	3600	IN	SOA	ada.ns.cloudflare.com. dns.cloudflare.com. 2047483562 10000 2400 604800 3600
 
 ;; NS Records
 example.org.	86400	IN	NS	ada.ns.cloudflare.com.
@@ -343,6 +343,11 @@ PROVIDER_WARNINGS = {
     "cloudflare": "gtmctl: zone import: warning: {src}:34: Cloudflare's cf-proxied:true on 1 "
                   "record: Cloudflare answered with its own addresses and passed the traffic on "
                   "to the ones written, which are now given out directly\n"
+                  # the SOA's owner, written without its final dot
+                  "gtmctl: zone import: warning: {src}:27: a name written in full without its "
+                  "final dot on 1 record: taken as the full name, not as relative to the origin "
+                  "(which would end in it twice); Cloudflare's exports write their SOA's owner "
+                  "so\n"
                   "gtmctl: zone import: warning: 10 records have a TTL of 1 second (Cloudflare's "
                   "exports write 1 for its automatic TTL, which it serves as 300); imported as "
                   "written\n",
@@ -353,9 +358,11 @@ PROVIDER_WARNINGS = {
 def test_provider_export_imports_and_round_trips(tmp_path, gtmctl, style):
     zone, text = PROVIDER_ZONES[style]
     src = write(tmp_path / f"{style}.zone", text)
-    # ldns-read-zone reads a file without $ORIGIN against the root: give it the zone's.
+    # ldns-read-zone reads a file without $ORIGIN against the root: give it the zone's,
+    # and the SOA's owner as meant where the export leaves out its final dot
+    meant = text.replace(f"\n{zone}\t3600\tIN\tSOA", f"\n{zone}.\t3600\tIN\tSOA")
     expected = ldns_records(src if "$ORIGIN" in text
-                            else write(tmp_path / "with-origin.zone", f"$ORIGIN {zone}.\n{text}"))
+                            else write(tmp_path / "with-origin.zone", f"$ORIGIN {zone}.\n{meant}"))
     p = gtmctl.run("zone", "import", zone, src)
     assert p.stderr == PROVIDER_WARNINGS.get(style, "").format(src=src)
     m = re.fullmatch(rf"zone {re.escape(zone)}\. imported from {re.escape(str(src))}: "
@@ -452,8 +459,8 @@ ns3 IN A 192.0.2.3
 def test_import_without_any_ttl(tmp_path, gtmctl):
     """No $TTL and no TTL before: an SOA record takes its MINIMUM, and the records after
     it that give none take that too (BIND's rule, with its warning); a record before any
-    TTL gets 3600, with a warning. A TTL of 1 (Cloudflare's exports' 'automatic') is kept,
-    with a warning."""
+    TTL gets 3600, with a warning. A TTL of 1 is kept (the warning about Cloudflare's
+    'automatic' TTL is for zones whose SOA names Cloudflare's servers)."""
     src = write(tmp_path / "old.zone", """@ IN SOA ns1 h 1 2 3 4 600
   IN NS ns1
 ns1 IN A 192.0.2.1
@@ -462,9 +469,7 @@ cf 1 IN A 192.0.2.2
     p = gtmctl.run("zone", "import", "old.test", src)
     assert p.stderr == (
         f"gtmctl: zone import: warning: {src}:1: no TTL, and no $TTL before: the SOA record "
-        "and the records after it that give none get its MINIMUM, 600, as in BIND\n"
-        "gtmctl: zone import: warning: 1 records have a TTL of 1 second (Cloudflare's exports "
-        "write 1 for its automatic TTL, which it serves as 300); imported as written\n")
+        "and the records after it that give none get its MINIMUM, 600, as in BIND\n")
     assert body(export(gtmctl, "old.test")) == [
         "old.test.\t600\tIN\tSOA\tns1.old.test. h.old.test. 1 2 3 4 600",
         "old.test.\t600\tIN\tNS\tns1.old.test.",
@@ -1021,7 +1026,7 @@ def test_record_names(gtmctl, day):
         (("WWW2.n.test.", "A", "300", "192.0.2.2"), "www2.n.test.\t300\tIN\tA\t192.0.2.2"),
         (("@", "MX", "5m", "10", "mail"), "n.test.\t300\tIN\tMX\t10 mail.n.test."),
         (("a.b", "AAAA", "1h", "2001:db8::1"), "a.b.n.test.\t3600\tIN\tAAAA\t2001:db8::1"),
-        (("n.test", "A", "300", "192.0.2.3"), "n.test.n.test.\t300\tIN\tA\t192.0.2.3"),
+        (("n.test", "A", "300", "192.0.2.3"), "n.test.\t300\tIN\tA\t192.0.2.3"),
         (("weird\\.label", "A", "300", "192.0.2.4"),
          "weird\\046label.n.test.\t300\tIN\tA\t192.0.2.4"),
         (("*.wild", "CNAME", "300", "www"), "*.wild.n.test.\t300\tIN\tCNAME\twww.n.test."),
@@ -1031,7 +1036,7 @@ def test_record_names(gtmctl, day):
     for i, (args, line) in enumerate(adds, 1):
         p = gtmctl.run("record", "add", "n.test", *args)
         assert p.stdout == f"added {line} (serial {day + i})\n"
-        # the zone's name without its final dot is relative: added below it, and said so
+        # the zone's name without its final dot: taken as the zone's, and said so
         assert (p.stderr != "") == (args[0] == "n.test"), p.stderr
     p = gtmctl.run("record", "list", "n.test")
     assert sorted(p.stdout.splitlines()) == sorted(
@@ -1090,16 +1095,19 @@ def test_record_add_first_rdata_may_start_with_dash(gtmctl):
         'dash.test.\t300\tIN\tTXT\t"-all"\n')
 
 
-def test_record_add_warns_of_the_zone_written_twice(gtmctl):
-    """NAME is relative unless it ends with '.', as in a zone file: a full name written
-    without the dot lands below itself. It is added (that is the rule), with a warning
-    that says where and how to write the name meant; other names get no warning."""
+def test_record_add_takes_the_zone_written_twice_as_once(gtmctl):
+    """Names are relative unless they end with '.', as in a zone file; a full name written
+    without the dot would end in the zone twice, which nobody means: it is taken as the
+    full name (NAME and the names in RDATA), with a warning; other names get none."""
     gtmctl.run("zone", "add", "rel.test", "--ns", "ns1.example.net")
     p = gtmctl.run("record", "add", "rel.test", "www.rel.test", "A", "300", "192.0.2.1")
-    assert p.stderr == ("gtmctl: record add: warning: NAME www.rel.test is relative to the "
-                        "zone, so the record is at www.rel.test.rel.test.; write www.rel.test. "
-                        "for the name itself\n")
-    for i, name in enumerate(("www", "www.rel.test.", "xrel.test", "@")):
+    assert p.stderr == ("gtmctl: record add: warning: 1 name written in full without the final "
+                        "dot, which would end in rel.test. twice: taken as written in full\n")
+    assert p.stdout.startswith("added www.rel.test.\t300\tIN\tA\t192.0.2.1 ")
+    p = gtmctl.run("record", "add", "rel.test", "mx.rel.test", "MX", "300", "10", "mail.rel.test")
+    assert "2 names written in full" in p.stderr
+    assert p.stdout.startswith("added mx.rel.test.\t300\tIN\tMX\t10 mail.rel.test. ")
+    for i, name in enumerate(("www", "www.rel.test.", "xrel.test", "@", "rel.test.rel")):
         p = gtmctl.run("record", "add", "rel.test", name, "A", "300", f"192.0.2.{10 + i}")
         assert p.stderr == "", name
 
