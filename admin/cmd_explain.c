@@ -329,7 +329,7 @@ static const struct cli_opt explain_opts[] = {
 
 const struct cli_cmd cmd_explain = {
     .name = "explain",
-    .synopsis = "FQDN [A|AAAA] --client IP[/PREFIX] [--geoip FILE]...",
+    .synopsis = "FQDN [A|AAAA] --client IP[/PREFIX]|--batch FILE [--geoip FILE]...",
     .summary = "show how a managed name answers a client, step by step",
     .help = "Runs gtm-dnsd's own decision code on the store: the client's location (give the\n"
             "server's --geoip files), the map entry or measurement that applies, each\n"

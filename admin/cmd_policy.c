@@ -324,7 +324,8 @@ static const struct cli_opt policy_set_opts[] = {
 const struct cli_cmd cmd_policy_set = {
     .name = "policy set",
     .synopsis = "FQDN --pool POOL --mode MODE [--ttl SECONDS] [--answers N] "
-                "[--fallback POOL|fail-open|none] [--sticky] [--region-up PERCENT]",
+                "[--fallback POOL|fail-open|none] [--sticky] [--region-up PERCENT] "
+                "[--unknown up|down] [--ttl-degraded SECONDS]",
     .summary = "make a name managed: its answers come from a pool through a policy",
     .help = "FQDN must lie in a zone of the store, have no records of its own and be\n"
             "neither delegated away nor below a DNAME; the policy belongs to the deepest\n"

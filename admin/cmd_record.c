@@ -182,8 +182,9 @@ const struct cli_cmd cmd_record_add = {
             "seconds or with units (300, 5m, 1h); the whole RRset takes it (RFC 2181 5.2).\n"
             "RDATA is in presentation format, as in a zone file; an argument holding blanks\n"
             "is one string (gtmctl record add example.com @ TXT 300 'v=spf1 -all').\n"
-            "Adding an SOA replaces the zone's SOA. The store refuses a CNAME beside other\n"
-            "data, a record outside the zone, and duplicates.",
+            "Adding an SOA replaces the zone's SOA. A CNAME beside other data, a second\n"
+            "DNAME at a name, a record below a DNAME, a DNAME above names with records or\n"
+            "policies, a record outside the zone and duplicates are refused.",
     .min_args = 5,
     .max_args = -1,
     .dash_from = 4,

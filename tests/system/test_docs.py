@@ -49,3 +49,21 @@ def test_every_gtmctl_command_documented():
     assert len(cmds) > 10
     assert [c for c in cmds if f".SS {c}" not in man] == []
     assert [c for c in cmds if f"gtmctl {c}" not in readme] == []
+
+
+def test_gtmctl_man_page_is_the_help():
+    """Each command's section of gtmctl(8) is its --help: the usage line, then the text
+    (roff's escapes and fill requests aside)."""
+    man = (SRCDIR / "doc" / "gtmctl.8").read_text()
+    differ = []
+    for name in commands_of_gtmctl():
+        want = subprocess.run([str(BUILDDIR / "gtmctl"), *name.split(), "--help"],
+                              capture_output=True, text=True, timeout=10).stdout
+        m = re.search(rf"^\.SS {re.escape(name)}\n(.*?)(?=^\.S[SH] |\Z)", man, re.M | re.S)
+        assert m, f"no section {name}"
+        text = m.group(1).replace("\\-", "-").replace("\\\\", "\\")
+        text = "\n".join(line for line in text.splitlines() if line not in (".nf", ".fi", ".PP"))
+        if text.rstrip("\n") != want.replace("usage: ", "", 1).rstrip("\n"):
+            differ.append(name)
+    assert differ == []
+
