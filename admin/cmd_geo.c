@@ -486,7 +486,9 @@ static int import_read(const struct cli *c, struct import *im)
                           LATENCY_LINE_MAX);
             goto out;
         }
-        rc = import_line(c, im, buf, lineno);
+        /* a UTF-8 byte order mark, as spreadsheets write, is no part of the first key */
+        bool bom = lineno == 1 && strncmp(buf, "\xEF\xBB\xBF", 3) == 0;
+        rc = import_line(c, im, buf + (bom ? 3 : 0), lineno);
     }
     if (rc)
         goto out;

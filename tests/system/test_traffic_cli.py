@@ -592,6 +592,10 @@ def test_latency_import(world, tmp_path):
     # standard input
     p = g.run("latency", "import", "-", input="US,us-east,7\n")
     assert p.stdout == "1 latency from stdin (+1 new, 0 replaced, 0 unchanged)\n"
+    # a spreadsheet's export, with a UTF-8 byte order mark before its header
+    csv.write_bytes(b"\xef\xbb\xbfkey,region,ms\r\nJP,eu-west,240\r\n")
+    p = g.run("latency", "import", csv)
+    assert p.stdout == f"1 latency from {csv} (+1 new, 0 replaced, 0 unchanged)\n"
 
 
 @pytest.mark.parametrize("lines,error", [
