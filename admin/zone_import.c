@@ -338,7 +338,7 @@ static int import_fail(struct cli *c, char *err)
 static int zone_import(struct cli *c)
 {
     char zone[DNAME_KEY_MAX], err[8192] = "";
-    const char *path = c->args[1];
+    const char *path = strcmp(c->args[1], "-") == 0 ? "/dev/stdin" : c->args[1];
     struct import im = {.zone = zone};
     const struct zonefile_ops ops = {.rr = on_rr, .warn = on_warning, .arg = &im};
     struct rr_list old = {0};
@@ -434,7 +434,8 @@ const struct cli_cmd cmd_zone_import = {
     .help = "FILE is in RFC 1035 presentation format: $ORIGIN, $TTL and $INCLUDE (relative\n"
             "to the including file), BIND's $GENERATE (with its ${offset,width,base}\n"
             "modifiers), relative names, escapes, multi-line records, every common type\n"
-            "and unknown types in RFC 3597 form (TYPE65280 \\# 2 abcd).\n"
+            "and unknown types in RFC 3597 form (TYPE65280 \\# 2 abcd). FILE '-' (or a\n"
+            "pipe) is standard input.\n"
             "The zone is created if it does not exist (keeping the file's SOA serial);\n"
             "an existing zone's serial moves on as after any change (a file with the\n"
             "zone's records changes nothing). The whole file is checked first: one SOA at\n"

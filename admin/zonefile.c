@@ -82,29 +82,43 @@ static int read_whole(const char *path, char **out, size_t *len_out)
     struct stat sb;
     int rc = 0;
     char *buf = NULL;
+    size_t len = 0, cap = 0;
     if (!f)
         return -errno;
     if (fstat(fileno(f), &sb) != 0) {
         rc = -errno;
         goto out;
     }
-    if (!S_ISREG(sb.st_mode)) {
+    if (S_ISDIR(sb.st_mode)) {
         rc = -EISDIR;
         goto out;
     }
-    if ((size_t)sb.st_size > ZONEFILE_MAX_BYTES) {
-        rc = -EFBIG;
-        goto out;
-    }
-    buf = xmalloc((size_t)sb.st_size + 1);
-    size_t n = fread(buf, 1, (size_t)sb.st_size, f);
+    /* a regular file, or a pipe, a FIFO, /dev/stdin: read to its end */
+    do {
+        if (len == cap) {
+            if (cap > ZONEFILE_MAX_BYTES) {
+                rc = -EFBIG;
+                goto out;
+            }
+            /* one more byte than the most we take tells a file that is too big */
+            cap = S_ISREG(sb.st_mode) && len == 0 ? (size_t)sb.st_size + 1 : 2 * cap + 65536;
+            if (cap > ZONEFILE_MAX_BYTES + 1)
+                cap = ZONEFILE_MAX_BYTES + 1;
+            buf = xrealloc(buf, cap + 1);
+        }
+        len += fread(buf + len, 1, cap - len, f);
+    } while (!feof(f) && !ferror(f));
     if (ferror(f)) {
         rc = -EIO;
         goto out;
     }
-    buf[n] = '\0';
+    if (len > ZONEFILE_MAX_BYTES) {
+        rc = -EFBIG;
+        goto out;
+    }
+    buf[len] = '\0';
     *out = buf;
-    *len_out = n;
+    *len_out = len;
     buf = NULL;
 out:
     free(buf);

@@ -680,7 +680,18 @@ def test_import_of_unreadable_files(tmp_path, gtmctl):
                         "nothing was changed\n")
     p = gtmctl.run("zone", "import", "x.test", tmp_path, rc=1)
     assert p.stderr == f"gtmctl: zone import: {tmp_path}: Is a directory; nothing was changed\n"
+    p = gtmctl.run("zone", "import", "x.test", "/dev/null", rc=1)
+    assert p.stderr == ("gtmctl: zone import: /dev/null: no SOA record for the zone apex "
+                        "x.test.; nothing was changed\n")
     assert audit_rows(gtmctl) == 1
+
+
+@pytest.mark.parametrize("arg", ["-", "/dev/stdin"])
+def test_import_from_standard_input(gtmctl, arg):
+    """A zone piped in: '-' or /dev/stdin (a pipe, read to its end)."""
+    p = gtmctl.run("zone", "import", "in.test", arg,
+                   input="$TTL 300\n@ SOA ns1 h 7 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n")
+    assert p.stdout == "zone in.test. imported from /dev/stdin: 3 records (+3 -0), serial 7\n"
 
 
 def test_import_expands_generate(tmp_path, gtmctl):
