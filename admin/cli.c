@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "admin/cli.h"
+#include "admin/rr.h"
 #include "common/err.h"
 #include "common/xalloc.h"
 
@@ -237,6 +238,9 @@ int cli_parse_name(const struct cli *c, const char *what, const char *s, char ke
 {
     ldns_rdf *rdf = NULL;
     int rc = CLI_EXIT_USAGE;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            return cli_usage_error(c, "%s: '%s' is not ASCII: " RR_IDN_HINT, what, s);
     if (ldns_str2rdf_dname(&rdf, s) != LDNS_STATUS_OK || !rdf) {
         rc = cli_usage_error(c, "%s: '%s' is not a domain name", what, s);
         goto out;

@@ -185,6 +185,27 @@ static ldns_rdf *origin_once(const ldns_rdf *name, size_t at)
     return ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, at + 1, wire);
 }
 
+static bool ascii_name(const ldns_rdf *name)
+{
+    const uint8_t *n = ldns_rdf_data(name);
+    for (size_t i = 0; i < ldns_rdf_size(name); i++)
+        if (n[i] >= 0x80)
+            return false;
+    return true;
+}
+
+bool rr_names_ascii(const ldns_rr *lr)
+{
+    if (!ascii_name(ldns_rr_owner(lr)))
+        return false;
+    for (size_t i = 0; i < ldns_rr_rd_count(lr); i++) {
+        const ldns_rdf *f = ldns_rr_rdf(lr, i);
+        if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME && !ascii_name(f))
+            return false;
+    }
+    return true;
+}
+
 int rr_origin_once(ldns_rr *lr, const ldns_rdf *origin)
 {
     int n = 0;
@@ -223,6 +244,11 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
     int n = rr_origin_once(lr, o);
     if (once)
         *once = n;
+    if (!rr_names_ascii(lr)) {
+        snprintf(err, errlen, "a name in '%s' is not ASCII: %s", text, RR_IDN_HINT);
+        rc = GTM_EINVAL;
+        goto out;
+    }
     if ((rc = rr_text_check(text, lr, err, errlen)) == 0)
         rc = rr_item_from_ldns(lr, out, err, errlen);
 out:

@@ -36,6 +36,13 @@ void rr_item_fini(struct rr_item *it);
  * (Cloudflare's exports write their SOA's owner so). Takes the owner and the names in
  * lr's RDATA that end in origin twice as ending in it once. Returns how many it took so. */
 int rr_origin_once(ldns_rr *lr, const ldns_rdf *origin);
+/* Whether the owner and the names in lr's RDATA are all ASCII. A name of other bytes
+ * (UTF-8 as typed) is valid DNS but never asked for: IDN-aware clients ask for its
+ * punycode form. */
+bool rr_names_ascii(const ldns_rr *lr);
+#define RR_IDN_HINT                                                                                \
+    "an internationalised name goes in its xn-- (punycode) form, which is what clients ask "       \
+    "for (idn2 from GNU libidn converts it)"
 /* A TTL as zone files write it (len bytes): seconds, or numbers with the units w, d, h,
  * m and s ("1h30m"), at most 2^31-1 seconds in all (RFC 2181 section 8). Anything else
  * ("10x", "0x10", "1e3", 4294967296) is GTM_EPARSE, where ldns would read part of it or

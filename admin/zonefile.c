@@ -29,6 +29,7 @@ enum zf_mark {
     ZF_CF_PROXIED,   /* Cloudflare: "cf_tags=cf-proxied:true" */
     ZF_AWS_ROUTING,  /* Route 53 through cli53: "AWS routing=\"WEIGHTED\" weight=70 ..." */
     ZF_ORIGIN_TWICE, /* "example.com\t3600\tIN\tSOA ..." in the zone example.com. */
+    ZF_NOT_ASCII,    /* "bücher A 192.0.2.1" */
     ZF_MARKS
 };
 
@@ -47,6 +48,7 @@ static const struct {
     [ZF_ORIGIN_TWICE] = {NULL, "a name written in full without its final dot",
                          "taken as the full name, not as relative to the origin (which would end "
                          "in it twice); Cloudflare's exports write their SOA's owner so"},
+    [ZF_NOT_ASCII] = {NULL, "a name that is not ASCII", "imported as those bytes: " RR_IDN_HINT},
 };
 
 struct zf_state {
@@ -603,8 +605,9 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
         return fail(s, zf, line, "%s in '%s'%s%s", ldns_get_errorstr_by_id(st), shown,
                     hint ? ": " : "", hint ? hint : "");
     }
-    if (rr_origin_once(lr, zf->origin))
-        count_marks(s, zf, 1u << ZF_ORIGIN_TWICE, line);
+    unsigned found = (rr_origin_once(lr, zf->origin) ? 1u << ZF_ORIGIN_TWICE : 0) |
+                     (rr_names_ascii(lr) ? 0 : 1u << ZF_NOT_ASCII);
+    count_marks(s, zf, found, line);
     char err[256] = "";
     if ((rc = rr_text_check(entry, lr, err, sizeof err))) {
         ldns_rr_free(lr);

@@ -762,6 +762,30 @@ def test_record_add_generic_rdata(gtmctl):
                                                   "t.g.test.\t300\tIN\tTYPE65534\t\\# 0"]
 
 
+IDN = ("an internationalised name goes in its xn-- (punycode) form, which is what clients "
+       "ask for (idn2 from GNU libidn converts it)")
+
+
+def test_names_that_are_not_ascii(tmp_path, gtmctl):
+    """A name typed in UTF-8 is refused by the commands (in NAME, in RDATA, as a zone), with
+    what to write instead; a zone file's are imported as written, with a warning; text
+    in a TXT record is data, not a name."""
+    gtmctl.run("zone", "add", "idn.test", "--ns", "ns1.example.net")
+    p = gtmctl.run("record", "add", "idn.test", "bücher", "A", "300", "192.0.2.1", rc=1)
+    assert p.stderr == f"gtmctl: record add: a name in 'bücher 300 IN A 192.0.2.1' is not ASCII: {IDN}\n"
+    p = gtmctl.run("record", "add", "idn.test", "x", "CNAME", "300", "bücher", rc=1)
+    assert "is not ASCII" in p.stderr
+    p = gtmctl.run("zone", "add", "münchen.test", "--ns", "ns1.example.net", rc=2)
+    assert p.stderr.startswith(f"gtmctl: zone add: ZONE: 'münchen.test' is not ASCII: {IDN}\n")
+    gtmctl.run("record", "add", "idn.test", "xn--bcher-kva", "A", "300", "192.0.2.1")
+    gtmctl.run("record", "add", "idn.test", "t", "TXT", "300", "café")
+    src = write(tmp_path / "u.zone", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n"
+                                     "bücher A 192.0.2.1\n")
+    p = gtmctl.run("zone", "import", "u.test", src)
+    assert p.stderr == (f"gtmctl: zone import: warning: {src}:4: a name that is not ASCII on 1 "
+                        f"record: imported as those bytes: {IDN}\n")
+
+
 def test_import_class_before_ttl(tmp_path, gtmctl):
     """RFC 1035 section 5.1: the class may come before the TTL, as BIND, Knot and NSD
     read it; with a blank owner and in $GENERATE too."""
