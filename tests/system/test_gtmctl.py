@@ -772,7 +772,8 @@ def test_names_that_are_not_ascii(tmp_path, gtmctl):
     in a TXT record is data, not a name."""
     gtmctl.run("zone", "add", "idn.test", "--ns", "ns1.example.net")
     p = gtmctl.run("record", "add", "idn.test", "bücher", "A", "300", "192.0.2.1", rc=1)
-    assert p.stderr == f"gtmctl: record add: a name in 'bücher 300 IN A 192.0.2.1' is not ASCII: {IDN}\n"
+    assert p.stderr == ("gtmctl: record add: a name in 'bücher 300 IN A 192.0.2.1' is not "
+                        f"ASCII: {IDN}\n")
     p = gtmctl.run("record", "add", "idn.test", "x", "CNAME", "300", "bücher", rc=1)
     assert "is not ASCII" in p.stderr
     p = gtmctl.run("zone", "add", "münchen.test", "--ns", "ns1.example.net", rc=2)
