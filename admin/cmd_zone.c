@@ -2,6 +2,8 @@
  * admin/zone_import.c.) */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +39,24 @@ static int add_text_record(struct cli *c, int64_t zone_id, const char *zone, con
     return rc ? cli_store_fail(c, rc) : 0;
 }
 
+/* RFC 1035 section 8: the mailbox john.doe@example.com is the name john\.doe.example.com.
+ * (a '.' of the local part escaped). A text without '@' is returned as it is. */
+static char *rname_of_address(const char *text)
+{
+    const char *at = strchr(text, '@');
+    if (!at)
+        return xstrdup(text);
+    size_t n = strlen(text);
+    char *out = xmalloc(2 * n + 2), *p = out;
+    for (const char *q = text; q < at; q++) {
+        if (*q == '.' || *q == '\\')
+            *p++ = '\\';
+        *p++ = *q;
+    }
+    p += sprintf(p, ".%s%s", at + 1, n && text[n - 1] == '.' ? "" : ".");
+    return out;
+}
+
 static int zone_add(struct cli *c)
 {
     char zone[DNAME_KEY_MAX], rname[DNAME_KEY_MAX], ns[MAX_NS][DNAME_KEY_MAX];
@@ -51,16 +71,29 @@ static int zone_add(struct cli *c)
         (rc = cli_parse_duration(c, "--ttl", cli_opt(c, "ttl"), 0, 2147483647u, &ttl)))
         return rc;
     nns = cli_opt_all(c, "ns", ns_text, MAX_NS);
-    for (int i = 0; i < nns; i++)
+    for (int i = 0; i < nns; i++) {
+        unsigned char addr[16];
+        if (inet_pton(AF_INET, ns_text[i], addr) == 1 || inet_pton(AF_INET6, ns_text[i], addr) == 1)
+            return cli_usage_error(c,
+                                   "--ns: '%s' is an address; an NS record names a host "
+                                   "(ns1.example.net), whose address its own A/AAAA record gives",
+                                   ns_text[i]);
         if ((rc = cli_parse_name(c, "--ns", ns_text[i], ns[i])))
             return rc;
+        for (int k = 0; k < i; k++)
+            if (strcmp(ns[k], ns[i]) == 0)
+                return cli_usage_error(c, "--ns: %s is given twice", ns[i]);
+    }
     if (nns == 0) {
         if (rr_name_key("ns1", zone, ns[0], sizeof ns[0]) != 0)
             return cli_usage_error(c, "ZONE: '%s' is too long to hold ns1; give --ns", zone);
         nns = 1;
     }
     if (cli_opt(c, "rname")) {
-        if ((rc = cli_parse_name(c, "--rname", cli_opt(c, "rname"), rname)))
+        char *mailbox = rname_of_address(cli_opt(c, "rname"));
+        rc = cli_parse_name(c, "--rname", mailbox, rname);
+        free(mailbox);
+        if (rc)
             return rc;
     } else if (rr_name_key("hostmaster", zone, rname, sizeof rname) != 0) {
         return cli_usage_error(c, "ZONE: '%s' is too long to hold hostmaster; give --rname", zone);
@@ -100,7 +133,8 @@ static int zone_add(struct cli *c)
 static const struct cli_opt zone_add_opts[] = {
     {"ns", "HOST", "a name server of the zone (first one is the SOA MNAME)", true},
     {"ttl", "SECONDS", "TTL of the SOA and NS records (default 3600)", false},
-    {"rname", "MAILBOX", "SOA responsible mailbox as a name (default hostmaster.ZONE)", false},
+    {"rname", "MAILBOX",
+     "SOA mailbox: hostmaster@example.com or as a name (default hostmaster.ZONE)", false},
     {NULL},
 };
 

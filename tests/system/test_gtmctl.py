@@ -843,6 +843,24 @@ www RRSIG CNAME 13 3 300 20300101000000 20200101000000 12345 s.test. aGVsbG8=
 
 # ---- serials ----------------------------------------------------------------------------
 
+def test_zone_add_mailbox_and_name_servers(gtmctl, day):
+    """--rname as an e-mail address becomes the SOA's mailbox name (RFC 1035 section 8: a
+    '.' of the local part escaped); an address as --ns, or one --ns twice, is refused."""
+    gtmctl.run("zone", "add", "m.test", "--ns", "ns1.example.net",
+               "--rname", "john.doe@example.net")
+    assert body(export(gtmctl, "m.test"))[0] == (
+        f"m.test.\t3600\tIN\tSOA\tns1.example.net. john\\.doe.example.net. {day} 3600 900 "
+        "1209600 300")
+    p = gtmctl.run("zone", "add", "a.test", "--ns", "2001:db8::53", rc=2)
+    assert p.stderr.startswith("gtmctl: zone add: --ns: '2001:db8::53' is an address; an NS "
+                               "record names a host (ns1.example.net), whose address its own "
+                               "A/AAAA record gives\n")
+    p = gtmctl.run("zone", "add", "a.test", "--ns", "ns.example.net", "--ns",
+                   "NS.example.net.", rc=2)
+    assert p.stderr.startswith("gtmctl: zone add: --ns: ns.example.net. is given twice\n")
+    assert gtmctl.run("zone", "list").stdout.count("\n") == 2  # the header and m.test
+
+
 def test_zone_add_serial_is_today(gtmctl, day):
     p = gtmctl.run("zone", "add", "s.test")
     assert p.stdout == f"zone s.test. added (serial {day})\n"
