@@ -84,6 +84,12 @@ int cli_store_open(struct cli *c, enum store_mode mode)
 {
     char msg[512];
     int rc = store_open(c->db_path, mode, 0, &c->st, msg, sizeof msg);
+    int from = rc == 0 ? store_migrated_from(c->st) : 0;
+    if (rc == 0 && mode == STORE_WRITE && from != store_schema_latest())
+        fprintf(stderr,
+                "gtmctl: %s: the store %s was migrated from schema version %d to %d first; "
+                "gtm daemons older than this gtmctl no longer open it\n",
+                c->cmd->name, c->db_path, from, store_schema_latest());
     if (rc == 0)
         return 0;
     if (rc == GTM_EBUSY) {

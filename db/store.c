@@ -289,6 +289,12 @@ int store_open(const char *path, enum store_mode mode, int busy_ms, struct store
     }
     if (version == store_schema_latest())
         goto out; /* current: no lock needed */
+    if (version == 0 && mode == STORE_WRITE) {
+        /* an empty file, or an SQLite file with no tables: only gtmctl init makes a store */
+        rc = store__failf(st, GTM_ESCHEMA,
+                          "%s is empty, no gtm store yet: create it with gtmctl init", path);
+        goto out;
+    }
     /* A new or older store: WAL (readers such as gtm-dnsd never block the writer, nor
      * the writer them), then the migrations. Switching the journal mode of a new file
      * takes a lock SQLite does not wait for, so another process creating the same store

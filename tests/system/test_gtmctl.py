@@ -1472,6 +1472,31 @@ def test_init_creates_directories_and_is_idempotent(tmp_path):
     assert audit_rows(g) == 1
 
 
+def test_only_init_makes_or_migrates_a_store_silently(tmp_path):
+    """An empty file is no store until gtmctl init makes one (a write command would
+    otherwise turn any empty file into a store); a store of an older schema is migrated
+    by a write command, which says so (older daemons no longer open it)."""
+    empty = write(tmp_path / "empty.db", "")
+    p = run_raw(["--db", empty, "region", "add", "eu"])
+    assert (p.returncode, p.stderr) == (1, f"gtmctl: region add: {empty} is empty, no gtm "
+                                           "store yet: create it with gtmctl init\n")
+    assert empty.read_bytes() == b""
+    old = tmp_path / "v1.db"
+    con = sqlite3.connect(old)
+    con.executescript((SRCDIR / "db" / "schema.sql").read_text())
+    con.execute("PRAGMA user_version = 1")
+    con.execute(f"PRAGMA application_id = {0x67746d00}")  # db/store.c STORE_APPLICATION_ID
+    con.commit()
+    con.close()
+    p = run_raw(["--db", old, "region", "add", "eu"])
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == (f"gtmctl: region add: the store {old} was migrated from schema version "
+                        f"1 to {SCHEMA_VERSION} first; gtm daemons older than this gtmctl no "
+                        "longer open it\n")
+    p = run_raw(["--db", old, "region", "add", "us"])
+    assert (p.returncode, p.stderr) == (0, "")
+
+
 def test_refuses_other_files(tmp_path):
     other = tmp_path / "other.db"
     con = sqlite3.connect(other)
