@@ -423,7 +423,10 @@ const struct cli_cmd cmd_drain = {
             "once, and reach 0 at the end of --over: the region then gets no new answers.\n"
             "Draining a draining region starts again from its full weights. gtmctl status\n"
             "shows the progress; gtmctl drain rm REGION gives the weights back. Each\n"
-            "endpoint of the region gets an event (gtmctl events).",
+            "endpoint of the region gets an event (gtmctl events). A client whose geo map\n"
+            "entry lists no region left with weight gets the policy's --fallback: a POOL,\n"
+            "or no data (fail-open answers no endpoint of weight 0 either): list a second\n"
+            "region, or give a fallback pool, before draining a client's only region.",
     .min_args = 1,
     .max_args = 1,
     .opts = drain_opts,
