@@ -236,7 +236,9 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
         snprintf(err, errlen, "'%s' is not a domain name", origin);
         goto out;
     }
-    ldns_status st = ldns_rr_new_frm_str(&lr, text, 0, o, NULL);
+    char *quoted = rr_caa_quoted(text);
+    ldns_status st = ldns_rr_new_frm_str(&lr, quoted ? quoted : text, 0, o, NULL);
+    free(quoted);
     if (st != LDNS_STATUS_OK) {
         snprintf(err, errlen, "%s in '%s'", ldns_get_errorstr_by_id(st), text);
         goto out;
@@ -319,6 +321,27 @@ static const char *rdata_start(const char *entry)
         tok = field(&p, &len);
     while (len && (isdigit((unsigned char)*tok) || rr_is_class(tok, len)));
     return p;
+}
+
+char *rr_caa_quoted(const char *entry)
+{
+    const char *rdata = rdata_start(entry), *type = rdata, *p = rdata;
+    size_t len = 0, n = strlen(entry);
+    while (type > entry && isspace((unsigned char)type[-1]))
+        type--;
+    if (type - entry < 4 || strncasecmp(type - 3, "CAA", 3) != 0 ||
+        !isspace((unsigned char)type[-4]))
+        return NULL;
+    field(&p, &len); /* flags */
+    field(&p, &len); /* tag */
+    const char *value = field(&p, &len);
+    while (n > 0 && isspace((unsigned char)entry[n - 1]))
+        n--; /* ldns takes blanks after a quoted value for more data */
+    if (len == 0)
+        return NULL;
+    if (*value == '"' || value + len != entry + n) /* quoted, or blanks inside */
+        return n < strlen(entry) ? xasprintf("%.*s", (int)n, entry) : NULL;
+    return xasprintf("%.*s\"%.*s\"", (int)(value - entry), entry, (int)len, value);
 }
 
 /* ldns reads an odd number of hex digits as if a 0 followed: refuses that in the

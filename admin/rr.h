@@ -50,6 +50,12 @@ bool rr_names_ascii(const ldns_rr *lr);
 int rr_ttl_parse(const char *tok, size_t len, uint32_t *out);
 /* Is the token (len bytes) a class mnemonic: IN, CH, HS, CS or CLASSn? */
 bool rr_is_class(const char *tok, size_t len);
+/* RFC 8659 section 4.1.1: a CAA value is a <character-string>, which needs no quotes
+ * without blanks in it ("0 issue letsencrypt.org", as BIND, Knot and NSD read it), but
+ * ldns reads only a quoted one, and nothing after it, blanks included (a comment leaves
+ * some). Returns entry (a presentation line) of a CAA record as ldns reads it: the value
+ * quoted, no blanks at the end; in fresh memory, or NULL when it needs no change. */
+char *rr_caa_quoted(const char *entry);
 /* What ldns reads of entry (a presentation line; one starting with a blank has no
  * owner) into lr without complaint but not as written: an odd number of hex digits in
  * the digest, fingerprint or certificate data of a DS, SSHFP, TLSA or SMIMEA record (read

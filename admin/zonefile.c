@@ -586,8 +586,13 @@ static int record(struct zf_state *s, struct zf_file *zf, const char *entry, int
     if (ttl && rr_ttl_parse(ttl, ttl_len, &ttl_s))
         return fail(s, zf, line, "'%.*s' is not a TTL (" TTL_FORMS ")", (int)ttl_len, ttl);
     ldns_rr *lr = NULL;
-    char *swapped = ttl_first(entry);
-    ldns_status st = ldns_rr_new_frm_str(&lr, swapped ? swapped : entry, 0, zf->origin, &zf->prev);
+    char *swapped = ttl_first(entry), *quoted = rr_caa_quoted(swapped ? swapped : entry);
+    ldns_status st = ldns_rr_new_frm_str(&lr,
+                                         quoted    ? quoted
+                                         : swapped ? swapped
+                                                   : entry,
+                                         0, zf->origin, &zf->prev);
+    free(quoted);
     free(swapped);
     int rc;
     if (st != LDNS_STATUS_OK) {

@@ -762,6 +762,22 @@ def test_record_add_generic_rdata(gtmctl):
                                                   "t.g.test.\t300\tIN\tTYPE65534\t\\# 0"]
 
 
+def test_caa_values_as_bind_reads_them(tmp_path, gtmctl):
+    """RFC 8659 section 4.1.1: a CAA value without blanks needs no quotes (BIND, Knot and
+    NSD read it so); a quoted one may have a comment after it."""
+    src = write(tmp_path / "caa.zone", "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n"
+                                       "@ CAA 0 issue letsencrypt.org\n"
+                                       "@ CAA 0 issuewild \"pki.goog\" ; wildcard certificates\n"
+                                       "@ CAA ( 128 iodef\n  mailto:security@caa.test ) ; report\n")
+    gtmctl.run("zone", "import", "caa.test", src)
+    gtmctl.run("record", "add", "caa.test", "www", "CAA", "300", "0", "issue", "sectigo.com")
+    assert [line for line in body(export(gtmctl, "caa.test")) if "CAA" in line] == [
+        'caa.test.\t300\tIN\tCAA\t0 issue "letsencrypt.org"',
+        'caa.test.\t300\tIN\tCAA\t0 issuewild "pki.goog"',
+        'caa.test.\t300\tIN\tCAA\t128 iodef "mailto:security@caa.test"',
+        'www.caa.test.\t300\tIN\tCAA\t0 issue "sectigo.com"']
+
+
 IDN = ("an internationalised name goes in its xn-- (punycode) form, which is what clients "
        "ask for (idn2 from GNU libidn converts it)")
 
