@@ -234,6 +234,22 @@ static int record_rm(struct cli *c)
         rc = cli_store_fail(c, rc);
         goto out;
     }
+    if (m.type == 2 && strcmp(owner, zone) == 0) {
+        struct rm_match left = {.type = 2};
+        rc = store_rr_foreach(c->st, zone_id, owner, match_rm, &left);
+        free(left.lines);
+        if (rc) {
+            rc = cli_store_fail(c, rc);
+            goto out;
+        }
+        if (!left.lines) {
+            rc = cli_fail(c,
+                          "that would leave %s with no NS records at its apex, and resolvers "
+                          "with no server to ask: add the new ones first; nothing was changed",
+                          zone);
+            goto out;
+        }
+    }
     if ((rc = cli_zone_commit(c, zone_id, zone, serial_before, m.lines, "", &serial)))
         goto out;
     printf("removed %d record%s (serial %u):\n%s\n", removed, removed == 1 ? "" : "s", serial,
@@ -250,7 +266,8 @@ const struct cli_cmd cmd_record_rm = {
     .synopsis = "ZONE NAME TYPE [RDATA...]",
     .summary = "remove the records of a name and type, or one record with its RDATA",
     .help = "Without RDATA every record of TYPE at NAME goes; with it, only the record with\n"
-            "that data. The SOA cannot be removed.",
+            "that data. The SOA cannot be removed, nor the zone's last NS records at its\n"
+            "apex (add the new ones first).",
     .min_args = 3,
     .max_args = -1,
     .dash_from = 3,

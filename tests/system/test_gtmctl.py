@@ -1182,6 +1182,23 @@ def test_record_add_takes_the_zone_written_twice_as_once(gtmctl):
         assert p.stderr == "", name
 
 
+def test_record_rm_keeps_an_apex_ns(gtmctl):
+    """The zone's last NS records at its apex cannot go (resolvers would have no server
+    to ask): replacing them means adding the new ones first."""
+    gtmctl.run("zone", "add", "ns.test", "--ns", "ns1.example.net")
+    for args in (["@", "NS"], ["@", "NS", "ns1.example.net."]):
+        p = gtmctl.run("record", "rm", "ns.test", *args, rc=1)
+        assert p.stderr == ("gtmctl: record rm: that would leave ns.test. with no NS records "
+                            "at its apex, and resolvers with no server to ask: add the new ones "
+                            "first; nothing was changed\n")
+    gtmctl.run("record", "add", "ns.test", "@", "NS", "3600", "ns2.example.net.")
+    gtmctl.run("record", "rm", "ns.test", "@", "NS", "ns1.example.net.")
+    gtmctl.run("record", "add", "ns.test", "sub", "NS", "3600", "ns2.example.net.")
+    gtmctl.run("record", "rm", "ns.test", "sub", "NS")  # a delegation may go whole
+    assert [line for line in body(export(gtmctl, "ns.test")) if "\tNS\t" in line] == [
+        "ns.test.\t3600\tIN\tNS\tns2.example.net."]
+
+
 def test_rrset_ttl_and_duplicates(gtmctl):
     gtmctl.run("zone", "add", "ttl.test", "--ns", "ns1.example.net")
     gtmctl.run("record", "add", "ttl.test", "www", "A", "300", "192.0.2.1")
