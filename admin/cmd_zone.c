@@ -302,12 +302,34 @@ static int export_cmp(const void *a, const void *b)
     return strcmp(x->rdata, y->rdata);
 }
 
+/* The zone's managed names, for comments after its records. */
+struct export_managed {
+    int64_t zone_id;
+    char *lines;
+};
+
+static int collect_managed(void *arg, const struct store_policy *p)
+{
+    struct export_managed *m = arg;
+    if (p->zone_id != m->zone_id)
+        return 0;
+    char *line = xasprintf(";; %s\tmanaged: A/AAAA from pool %s, mode %s, TTL %u (gtmctl policy "
+                           "list)\n",
+                           p->name, p->pool, p->mode, p->ttl_s);
+    char *all = xasprintf("%s%s", m->lines ? m->lines : "", line);
+    free(line);
+    free(m->lines);
+    m->lines = all;
+    return 0;
+}
+
 static int zone_export(struct cli *c)
 {
     char zone[DNAME_KEY_MAX];
     int64_t zone_id;
     uint32_t serial = 0;
     struct export_list l = {0};
+    struct export_managed managed = {0};
     int rc = cli_parse_name(c, "ZONE", c->args[0], zone);
     if (rc || (rc = cli_store_open(c, STORE_READ)))
         return rc;
@@ -315,6 +337,11 @@ static int zone_export(struct cli *c)
     if ((rc = store_read_begin(c->st)) || (rc = store_zone_find(c->st, zone, &zone_id)) ||
         (rc = store_zone_serial_get(c->st, zone_id, &serial)) ||
         (rc = store_rr_foreach(c->st, zone_id, NULL, collect, &l))) {
+        rc = cli_store_fail(c, rc);
+        goto out;
+    }
+    managed.zone_id = zone_id;
+    if ((rc = store_policy_foreach(c->st, collect_managed, &managed))) {
         rc = cli_store_fail(c, rc);
         goto out;
     }
@@ -326,8 +353,12 @@ static int zone_export(struct cli *c)
            PACKAGE_VERSION, when);
     for (size_t i = 0; i < l.n; i++)
         printf("%s\n", l.v[i].line);
+    if (managed.lines)
+        printf(";; managed names: their answers come from gtm's policies, not from records\n%s",
+               managed.lines);
     rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_fail(c, "writing the export failed");
 out:
+    free(managed.lines);
     for (size_t i = 0; i < l.n; i++) {
         free(l.v[i].owner_wire);
         free(l.v[i].line);
@@ -343,7 +374,8 @@ const struct cli_cmd cmd_zone_export = {
     .summary = "print a zone in RFC 1035 presentation format on stdout",
     .help = "The output is a zone file that gtmctl zone import (and BIND, Knot, NSD) reads:\n"
             "absolute names, one record per line, the SOA first and the rest in DNSSEC\n"
-            "canonical order. Owner names are printed in lower case.",
+            "canonical order. Owner names are printed in lower case. The zone's managed\n"
+            "names follow as ';;' comments (their answers come from policies, not records).",
     .min_args = 1,
     .max_args = 1,
     .run = zone_export,
