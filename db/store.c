@@ -4,12 +4,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -190,6 +192,15 @@ static int exec(struct store *st, const char *sql, const char *what)
     return src == SQLITE_OK ? 0 : store__fail(st, src, what);
 }
 
+/* Whether this process may write path and the directory it is in. */
+static bool writable_here(const char *path)
+{
+    char *copy = xstrdup(path);
+    bool ok = access(path, W_OK) == 0 && access(dirname(copy), W_OK) == 0;
+    free(copy);
+    return ok;
+}
+
 /* Is this an empty database, a gtm store, or something else? Sets *version. The
  * three reads share one read transaction, so a concurrent migration is seen whole. */
 static int check_identity(struct store *st, int *version)
@@ -206,6 +217,12 @@ static int check_identity(struct store *st, int *version)
     if (rc) {
         char detail[sizeof st->errmsg];
         snprintf(detail, sizeof detail, "%s", st->errmsg);
+        if (!writable_here(st->path))
+            return store__failf(st, rc,
+                                "%s: %s (SQLite writes beside a store even to read it, its -wal "
+                                "and -shm files, and this user may not write the file or its "
+                                "directory: run as the store's owner, or give write access)",
+                                st->path, detail);
         return store__failf(st, rc, "%s: %s", st->path, detail);
     }
     if (app_id == STORE_APPLICATION_ID || (app_id == 0 && tables == 0 && *version == 0))

@@ -6,9 +6,12 @@ writers. Every test uses its own store in its temp directory.
 import datetime
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import dns.name
 import dns.rdatatype
@@ -1528,6 +1531,32 @@ def test_only_init_makes_or_migrates_a_store_silently(tmp_path):
                         "longer open it\n")
     p = run_raw(["--db", old, "region", "add", "us"])
     assert (p.returncode, p.stderr) == (0, "")
+
+
+def as_nobody(*args):
+    return subprocess.run(["runuser", "-u", "nobody", "--", str((BUILDDIR / "gtmctl").resolve()),
+                           *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_store_this_user_may_not_write(tmp_path):
+    """SQLite writes beside a store in WAL mode even to read it: a user who may not write
+    its directory is told so, not only 'attempt to write a readonly database'."""
+    if os.geteuid() != 0 or as_nobody("--help").returncode != 0:
+        pytest.skip("needs root, runuser and a build the user nobody can run")
+    top = tempfile.mkdtemp(prefix="gtm-perm-")  # pytest's tmp_path is closed to others
+    try:
+        os.chmod(top, 0o755)
+        db = Gtmctl(Path(top) / "gtm.db")
+        db.run("init")
+        p = as_nobody("--db", db.db, "zone", "list")
+        assert p.returncode == 1
+        assert p.stderr == (f"gtmctl: zone list: {db.db}: reading the store header: attempt to "
+                            "write a readonly database (SQLite writes beside a store even to "
+                            "read it, its -wal and -shm files, and this user may not write the "
+                            "file or its directory: run as the store's owner, or give write "
+                            "access)\n")
+    finally:
+        shutil.rmtree(top)
 
 
 def test_refuses_other_files(tmp_path):
