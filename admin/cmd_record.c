@@ -48,8 +48,13 @@ static int parse_record(struct cli *c, const char *zone, const char *ttl, int rd
 {
     char err[512];
     ldns_rr_type type = ldns_get_rr_type_by_name(c->args[2]);
-    if (type == 0)
-        return cli_usage_error(c, "'%s' is not a record type", c->args[2]);
+    if (type == 0) {
+        char *entry = xasprintf("%s %s", c->args[1], c->args[2]);
+        const char *hint = rr_parse_hint(entry);
+        free(entry);
+        return cli_usage_error(c, "'%s' is not a record type%s%s", c->args[2], hint ? ": " : "",
+                               hint ? hint : "");
+    }
     if (rr_dnssec_index(type) >= 0)
         return cli_fail(c,
                         "%s records are not kept: gtm serves zones unsigned (a signature "

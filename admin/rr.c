@@ -226,6 +226,79 @@ int rr_origin_once(ldns_rr *lr, const ldns_rdf *origin)
     return n;
 }
 
+/* Other providers' extensions that exports carry, and what to do about them. */
+#define ALIAS_HINT                                                                                 \
+    "ALIAS (ANAME) is a provider's extension, no DNS record: write the A/AAAA records it "         \
+    "stands for, or make the name a managed name (gtmctl policy set)"
+static const struct {
+    const char *word; /* in an owner, TTL, class or type position */
+    const char *hint;
+} extensions[] = {
+    {"AWS", "a Route 53 alias (cli53's AWS ALIAS) is no DNS record: write the A/AAAA records "
+            "it stands for, or make the name a managed name (gtmctl policy set)"},
+    {"ALIAS", ALIAS_HINT},
+    {"ANAME", ALIAS_HINT},
+    {"LUA", "a PowerDNS LUA record is no DNS record: gtm's policies choose answers by health, "
+            "place and weight (gtmctl policy set)"},
+    {"WINS", "a Windows DNS WINS record is no DNS record: remove it"},
+    {"WINSR", "a Windows DNS WINS-R record is no DNS record: remove it"},
+    {"[AGE:", "a Windows DNS aging mark ([AGE:...]) is no part of a record: remove it"},
+};
+
+/* The hint for an entry that uses one of those extensions after its owner, or NULL. */
+static const char *extension_hint(const char *entry)
+{
+    const char *p = entry;
+    while (*p && !isspace((unsigned char)*p))
+        p++; /* the owner, if any */
+    for (int field = 0; field < 3 && *p; field++) {
+        while (isspace((unsigned char)*p))
+            p++;
+        size_t len = 0;
+        while (p[len] && !isspace((unsigned char)p[len]))
+            len++;
+        for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++) {
+            size_t wlen = strlen(extensions[i].word);
+            if (strncasecmp(p, extensions[i].word, wlen) == 0 &&
+                (len == wlen || extensions[i].word[wlen - 1] == ':'))
+                return extensions[i].hint;
+        }
+        p += len;
+    }
+    return NULL;
+}
+
+/* Three decimal digits, as in an escape \DDD? */
+static bool is_ddd(const char *p)
+{
+    return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+           isdigit((unsigned char)p[2]);
+}
+
+/* Does the entry hold a quoted string longer than a character-string's 255 bytes? */
+static bool has_long_string(const char *entry)
+{
+    for (const char *p = strchr(entry, '"'); p; p = *p ? strchr(p + 1, '"') : NULL) {
+        size_t n = 0;
+        for (p++; *p && *p != '"'; n++)
+            p += p[0] != '\\' || !p[1] ? 1 : is_ddd(p + 1) ? 4 : 2; /* \X, \DDD */
+        if (n > 255)
+            return true;
+        if (!*p)
+            break;
+    }
+    return false;
+}
+
+const char *rr_parse_hint(const char *entry)
+{
+    const char *hint = extension_hint(entry);
+    if (!hint && has_long_string(entry))
+        hint = "a string holds at most 255 bytes (RFC 1035 section 3.3): write longer TXT data as "
+               "several quoted strings";
+    return hint;
+}
+
 int rr_item_from_text(const char *text, const char *origin, struct rr_item *out, int *once,
                       char *err, size_t errlen)
 {
@@ -240,7 +313,9 @@ int rr_item_from_text(const char *text, const char *origin, struct rr_item *out,
     ldns_status st = ldns_rr_new_frm_str(&lr, quoted ? quoted : text, 0, o, NULL);
     free(quoted);
     if (st != LDNS_STATUS_OK) {
-        snprintf(err, errlen, "%s in '%s'", ldns_get_errorstr_by_id(st), text);
+        const char *hint = rr_parse_hint(text);
+        snprintf(err, errlen, "%s in '%s'%s%s", ldns_get_errorstr_by_id(st), text, hint ? ": " : "",
+                 hint ? hint : "");
         goto out;
     }
     int n = rr_origin_once(lr, o);

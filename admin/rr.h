@@ -43,6 +43,10 @@ bool rr_names_ascii(const ldns_rr *lr);
 #define RR_IDN_HINT                                                                                \
     "an internationalised name goes in its xn-- (punycode) form, which is what clients ask "       \
     "for (idn2 from GNU libidn converts it)"
+/* Why ldns may have refused entry (a presentation line), when it can tell: another
+ * provider's extension (ALIAS, Route 53's alias, PowerDNS LUA, Windows DNS's marks) or a
+ * string over 255 bytes. The hint, or NULL. */
+const char *rr_parse_hint(const char *entry);
 /* A TTL as zone files write it (len bytes): seconds, or numbers with the units w, d, h,
  * m and s ("1h30m"), at most 2^31-1 seconds in all (RFC 2181 section 8). Anything else
  * ("10x", "0x10", "1e3", 4294967296) is GTM_EPARSE, where ldns would read part of it or

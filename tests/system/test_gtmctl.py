@@ -734,6 +734,22 @@ $GENERATE 7-7 p\\$$ TXT "cost \\$$ ${0,3,o}"
     ])
 
 
+def test_record_add_says_why_ldns_refused(gtmctl):
+    """The hints zone import gives, for record add: a string over 255 bytes (a DKIM key
+    pasted as one argument), another provider's extension as the type."""
+    gtmctl.run("zone", "add", "hint.test", "--ns", "ns1.example.net")
+    key = "v=DKIM1; k=rsa; p=" + "A" * 300
+    p = gtmctl.run("record", "add", "hint.test", "s1._domainkey", "TXT", "300", key, rc=1)
+    assert p.stderr.endswith("': a string holds at most 255 bytes (RFC 1035 section 3.3): write "
+                             "longer TXT data as several quoted strings\n"), p.stderr
+    gtmctl.run("record", "add", "hint.test", "s1._domainkey", "TXT", "300", key[:200], key[200:])
+    p = gtmctl.run("record", "add", "hint.test", "www", "ALIAS", "300", "lb.example.net.", rc=2)
+    assert p.stderr.startswith("gtmctl: record add: 'ALIAS' is not a record type: ALIAS (ANAME) "
+                               "is a provider's extension, no DNS record: write the A/AAAA "
+                               "records it stands for, or make the name a managed name (gtmctl "
+                               "policy set)\n")
+
+
 def test_record_add_refuses_odd_hex(gtmctl):
     gtmctl.run("zone", "add", "h.test", "--ns", "ns1.example.net")
     p = gtmctl.run("record", "add", "h.test", "web", "SSHFP", "300", "4", "2", "abc", rc=1)
