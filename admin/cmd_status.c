@@ -27,7 +27,7 @@ static const char *rtt_text(int64_t rtt_us, char *buf, size_t len)
 }
 
 /* The newest change, the freshest round trip and the reason of the newest down report
- * among the reports that decide: the fresh ones, or all when none is fresh. */
+ * among the reports that decide: the fresh ones, or when none is fresh the last ones. */
 struct fresh {
     const struct hview_vote *changed, *probed, *down;
 };
@@ -35,12 +35,9 @@ struct fresh {
 static struct fresh fresh_of(const struct hview *v, const struct hview_ep *e)
 {
     struct fresh f = {0};
-    bool any_fresh = false;
-    for (size_t i = 0; i < e->nvotes; i++)
-        any_fresh |= hview_vote_is_fresh(v, e, &e->votes[i]);
     for (size_t i = 0; i < e->nvotes; i++) {
         const struct hview_vote *vote = &e->votes[i];
-        if (any_fresh && !hview_vote_is_fresh(v, e, vote))
+        if (!hview_vote_decides(v, e, vote))
             continue;
         if (!f.changed || vote->since_ms > f.changed->since_ms)
             f.changed = vote;

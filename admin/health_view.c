@@ -148,14 +148,30 @@ static struct health_vote vote_of(const struct hview_vote *vote)
     return (struct health_vote){vote->up, vote->since_ms, vote->seen_ms};
 }
 
-enum pol_state hview_quorum(const struct hview *v, const struct hview_ep *e)
+/* e's reports as gtm-dnsd's rules take them; the caller frees them. */
+static struct health_vote *votes_of(const struct hview_ep *e)
 {
     struct health_vote *votes = xcalloc(e->nvotes + 1, sizeof *votes);
     for (size_t i = 0; i < e->nvotes; i++)
         votes[i] = vote_of(&e->votes[i]);
+    return votes;
+}
+
+enum pol_state hview_quorum(const struct hview *v, const struct hview_ep *e)
+{
+    struct health_vote *votes = votes_of(e);
     enum pol_state state = health_quorum(votes, e->nvotes, e->interval_ms, v->now_ms);
     free(votes);
     return state;
+}
+
+bool hview_vote_decides(const struct hview *v, const struct hview_ep *e,
+                        const struct hview_vote *vote)
+{
+    struct health_vote *votes = votes_of(e), one = vote_of(vote);
+    int64_t at = health_decided_at(votes, e->nvotes, e->interval_ms, v->now_ms);
+    free(votes);
+    return health_vote_fresh(&one, e->interval_ms, at);
 }
 
 bool hview_vote_is_fresh(const struct hview *v, const struct hview_ep *e,

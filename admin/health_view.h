@@ -65,7 +65,10 @@ void hview_fini(struct hview *v);
 
 /* What the probes say: the quorum of e's fresh reports (health_quorum()). */
 enum pol_state hview_quorum(const struct hview *v, const struct hview_ep *e);
-/* Whether one report of e counts in the quorum (its vantage point reported lately). */
+/* Whether one report of e counts in the quorum now (health_decided_at()). */
+bool hview_vote_decides(const struct hview *v, const struct hview_ep *e,
+                        const struct hview_vote *vote);
+/* Whether one report of e is fresh (its vantage point reported lately). */
 bool hview_vote_is_fresh(const struct hview *v, const struct hview_ep *e,
                          const struct hview_vote *vote);
 /* The drill that forces e down now (its own before its region's), or NULL. */

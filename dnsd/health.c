@@ -9,24 +9,32 @@ bool health_vote_fresh(const struct health_vote *vote, uint32_t interval_ms, int
     return now_ms - vote->vantage_seen_ms <= HEALTH_FRESH_INTERVALS * interval;
 }
 
+int64_t health_decided_at(const struct health_vote *votes, size_t n, uint32_t interval_ms,
+                          int64_t now_ms)
+{
+    int64_t newest = n ? votes[0].vantage_seen_ms : now_ms;
+    for (size_t i = 0; i < n; i++) {
+        if (health_vote_fresh(&votes[i], interval_ms, now_ms))
+            return now_ms;
+        if (votes[i].vantage_seen_ms > newest)
+            newest = votes[i].vantage_seen_ms;
+    }
+    return newest;
+}
+
 enum pol_state health_quorum(const struct health_vote *votes, size_t n, uint32_t interval_ms,
                              int64_t now_ms)
 {
-    size_t fresh = 0, down = 0, stale_down = 0;
+    size_t fresh = 0, down = 0;
+    int64_t at = health_decided_at(votes, n, interval_ms, now_ms);
     for (size_t i = 0; i < n; i++) {
-        if (!health_vote_fresh(&votes[i], interval_ms, now_ms)) {
-            stale_down += !votes[i].up; /* that vantage point stopped reporting */
-            continue;
+        if (health_vote_fresh(&votes[i], interval_ms, at)) {
+            fresh++;
+            down += !votes[i].up;
         }
-        fresh++;
-        down += !votes[i].up;
     }
-    if (fresh == 0) {
-        if (n == 0)
-            return POL_STATE_UNKNOWN;
-        fresh = n; /* nobody reports now: keep to what was last known */
-        down = stale_down;
-    }
+    if (fresh == 0)
+        return POL_STATE_UNKNOWN;
     return down * 2 > fresh ? POL_STATE_DOWN : POL_STATE_UP;
 }
 

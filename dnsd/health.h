@@ -37,9 +37,15 @@ struct health_vote {
  * HEALTH_FRESH_INTERVALS check intervals of now_ms? */
 bool health_vote_fresh(const struct health_vote *vote, uint32_t interval_ms, int64_t now_ms);
 
-/* The state answers use: DOWN when a majority of the fresh reports say down, UP
- * otherwise. When no report is fresh (every vantage point stopped: a restarting
- * gtm-healthd), the last reports decide rather than guesses; UNKNOWN without any. */
+/* When the reports that decide are judged fresh: now_ms if one is fresh now, else when
+ * the newest report came. When no report is fresh (every vantage point stopped: a
+ * restarting gtm-healthd), the last reports decide rather than guesses: those that were
+ * fresh then (vantage points that had stopped long before do not come back). */
+int64_t health_decided_at(const struct health_vote *votes, size_t n, uint32_t interval_ms,
+                          int64_t now_ms);
+
+/* The state answers use: DOWN when a majority of the reports that decide say down, UP
+ * otherwise; UNKNOWN without any report. */
 enum pol_state health_quorum(const struct health_vote *votes, size_t n, uint32_t interval_ms,
                              int64_t now_ms);
 

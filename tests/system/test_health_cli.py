@@ -340,6 +340,24 @@ def test_status_quorum(world):
           "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)")
 
 
+def test_status_when_every_vantage_point_stopped(world):
+    """Nobody reports now (every gtm-healthd stopped): the last reports decide, those
+    that were fresh when the newest came. Vantage points that stopped ten minutes
+    before it do not come back to outvote it; their lines stay, marked stale."""
+    g = world
+    now = now_ms()
+    seen(g, "ams", now - 60000)    # stopped a minute ago (stale at the 10 s interval)
+    seen(g, "nyc", now - 660000)   # and these ten minutes before that
+    seen(g, "fra", now - 660000)
+    report(g, "web", "192.0.2.1", "ams", "up", now - 900000, "", 900, now - 60000)
+    report(g, "web", "192.0.2.1", "nyc", "down", now - 700000, "timeout", None, now - 660000)
+    report(g, "web", "192.0.2.1", "fra", "down", now - 700000, "timeout", None, now - 660000)
+    out = g.run("status", "web").stdout.splitlines()
+    assert out[1].split()[:4] == ["web/192.0.2.1", "eu-west", "up", iso(now - 900000)], out
+    assert [line.split()[:3] for line in out[2:5]] == [
+        ["ams", "up", "(stale)"], ["fra", "down", "(stale)"], ["nyc", "down", "(stale)"]]
+
+
 def test_status_without_reports(world):
     g = world
     assert g.run("status", "web").stdout == (
