@@ -1,7 +1,8 @@
 /* healthd/main.c — gtm-healthd: options, the store thread (healthd/writer.h), then one
  * libuv loop that runs every check (healthd/sched.h) and owns the signals: TERM/INT
  * stop (probes cancelled, every handle closed, pending writes flushed, everything
- * freed, exit 0), HUP reads the checks again now, USR1 logs the schedule lag.
+ * freed; exit 0, or 1 when a write was lost), HUP reads the checks again now, USR1
+ * logs the schedule lag.
  * Start-up failures exit non-zero with a message an operator can act on; after
  * start-up nothing is fatal (a locked store is retried, a failing probe is a verdict).
  * Main thread; it never touches SQLite after start-up (the store thread does). */
@@ -210,7 +211,9 @@ static int run(struct healthd *h)
     rc = 0;
 out:
     writer_checks_free(first);
-    writer_close(&h->writer); /* flushes what the loop queued, joins, closes the store */
+    /* flushes what the loop queued, joins, closes the store */
+    if (writer_close(&h->writer) != 0)
+        rc = rc ? rc : 1;
     if (h->has_sched)
         sched_fini(&h->sched);
     if (has_loop && uv_loop_close(&h->loop) != 0) {

@@ -555,10 +555,12 @@ static void *writer_main(void *arg)
         if (w->st)
             store_busy_timeout_set(w->st, WRITER_FINAL_BUSY_MS);
         size_t npending = w->npending, nsamples = w->nsamples;
-        if (flush(w, true, true) != 0)
+        if (flush(w, true, true) != 0) {
+            w->lost_at_exit = true;
             log_err("store %s: %zu state change%s and %zu RTT sample%s not written at exit: %s",
                     w->path, npending, npending == 1 ? "" : "s", nsamples, nsamples == 1 ? "" : "s",
                     w->write_error);
+        }
     }
     return NULL;
 }
@@ -674,10 +676,10 @@ void writer_sample_add(struct writer *w, int64_t endpoint_id, int64_t rtt_us, in
     enqueue(w, it, false);
 }
 
-void writer_close(struct writer *w)
+int writer_close(struct writer *w)
 {
     if (!w->is_open)
-        return; /* never opened: nothing to close */
+        return 0; /* never opened: nothing to close */
     if (w->is_running) {
         pthread_mutex_lock(&w->mu);
         w->is_stopping = true;
@@ -702,4 +704,5 @@ void writer_close(struct writer *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     w->is_open = false;
+    return w->lost_at_exit ? -1 : 0;
 }

@@ -81,6 +81,7 @@ struct writer {
     pthread_cond_t cv;
     /* under mu */
     bool is_stopping, is_reload_asked, has_urgent; /* has_urgent: a state change queued */
+    bool lost_at_exit;                             /* the last flush could not write everything */
     struct writer_item *queue, **queue_tail;       /* from the loop, oldest first */
     struct writer_checks *latest;                  /* checks the loop has not taken yet */
     uv_async_t *async;                             /* NULL once the loop closed it */
@@ -128,7 +129,7 @@ void writer_sample_add(struct writer *w, int64_t endpoint_id, int64_t rtt_us, in
 /* Stops the thread after a last flush of everything queued (waiting up to
  * WRITER_FINAL_BUSY_MS for a lock; what still cannot be written is logged as lost),
  * joins it, closes the store and frees everything. Accepts a writer that never
- * started or failed to open. */
-void writer_close(struct writer *w);
+ * started or failed to open. Returns 0, or -1 when something queued was lost. */
+int writer_close(struct writer *w);
 
 #endif

@@ -169,6 +169,29 @@ def test_store_locked_by_another_writer(hstore, healthd, backends):
     assert hstore.events(ep)[-1][2:] == ("up", "down", "HTTP 503, expected 200-399")
 
 
+def test_state_changes_lost_at_exit_give_exit_status_1(hstore, healthd, backends):
+    """SIGTERM while another writer holds the store: healthd waits up to 2 s for it, then
+    says what it could not write and exits 1 (not 0, as after a clean stop)."""
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    con = sqlite3.connect(hstore.db, timeout=10, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        web.set(status=503)
+        hd.wait_log(r"cannot write: .*busy", timeout=5)
+        hd.expect_failure = True
+        rc = hd.stop()
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert rc == 1
+    assert re.search(r"1 state change and \d+ RTT samples? not written at exit", hd.log())
+    assert hstore.health(ep)["state"] == "up"
+
+
 def test_checks_follow_the_store(hstore, healthd, backends):
     lst = backends(TcpListener, "127.0.0.1")
     a = hstore.endpoint("127.0.0.1")
