@@ -246,12 +246,16 @@ static int endpoint_set(struct cli *c)
         rc = CLI_EXIT_OK; /* nothing to write: the transaction is rolled back */
         goto out;
     }
-    if ((rc = store_endpoint_update(c->st, &e))) {
+    /* switched on again: what the probes said before it was off no longer holds */
+    bool fresh_start = !old.enabled && e.enabled;
+    if ((rc = store_endpoint_update(c->st, &e)) ||
+        (fresh_start && (rc = store_health_rm(c->st, e.id)))) {
         rc = cli_store_fail(c, rc);
         goto out;
     }
     if ((rc = cli_tx_commit(c, NULL, before, after)) == 0)
-        printf("endpoint %s %s: %s\n", c->args[0], t.text, changes + 2);
+        printf("endpoint %s %s: %s%s\n", c->args[0], t.text, changes + 2,
+               fresh_start ? "; its health is unknown until probed again" : "");
 out:
     free(changes);
     free(after);
@@ -265,7 +269,8 @@ const struct cli_cmd cmd_endpoint_set = {
     .summary = "change an endpoint's weight, priority or switch",
     .help = "Only the settings given change; give at least one. TARGET is written as for\n"
             "gtmctl endpoint add (2001:DB8::1 finds 2001:db8::1). Setting what is already\n"
-            "there writes nothing.",
+            "there writes nothing. Switched on again (--enabled yes), an endpoint's health\n"
+            "is unknown until probed again (the policy's --unknown decides meanwhile).",
     .min_args = 2,
     .max_args = 2,
     .opts = endpoint_opts + 1,

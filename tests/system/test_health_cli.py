@@ -358,6 +358,23 @@ def test_status_when_every_vantage_point_stopped(world):
         ["ams", "up", "(stale)"], ["fra", "down", "(stale)"], ["nyc", "down", "(stale)"]]
 
 
+def test_endpoint_switched_on_again_is_unknown(world):
+    """What the probes said before an endpoint was switched off (disable, fix, enable)
+    no longer holds: switched on again, it is unknown until probed, so the policy's
+    --unknown decides, not an old 'up'."""
+    g = world
+    now = now_ms()
+    seen(g, "ams", now)
+    report(g, "web", "192.0.2.1", "ams", "up", now - 60000, "", 900, now)
+    g.run("endpoint", "set", "web", "192.0.2.1", "--enabled", "no")
+    assert sql(g, "SELECT count(*) FROM health") == [(1,)]  # off: kept, not probed
+    p = g.run("endpoint", "set", "web", "192.0.2.1", "--enabled", "yes")
+    assert p.stdout.endswith("; its health is unknown until probed again\n")
+    assert sql(g, "SELECT count(*) FROM health") == [(0,)]
+    assert g.run("status", "web").stdout.splitlines()[1].split()[:3] == [
+        "web/192.0.2.1", "eu-west", "unknown"]
+
+
 def test_status_without_reports(world):
     g = world
     assert g.run("status", "web").stdout == (

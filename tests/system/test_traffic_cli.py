@@ -217,7 +217,8 @@ def test_endpoint_set(world):
     assert table(g, "endpoint", "list", "web")[2] == \
         ["web", "2001:db8::1", "AAAA", "us-east", "70", "1", "no"]
     p = g.run("endpoint", "set", "web", "lb.example.net", "--priority", "3", "--enabled", "yes")
-    assert p.stdout == "endpoint web lb.example.net.: priority 1 -> 3, enabled no -> yes\n"
+    assert p.stdout == ("endpoint web lb.example.net.: priority 1 -> 3, enabled no -> yes; its "
+                        "health is unknown until probed again\n")
     assert table(g, "endpoint", "list", "web")[3] == \
         ["web", "lb.example.net.", "CNAME", "lab", "100", "3", "yes"]
     with unchanged(g, ("endpoint", "list")):
