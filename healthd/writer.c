@@ -230,8 +230,12 @@ static int ensure_open(struct writer *w, char *msg, size_t msglen)
         store_close(w->st);
         w->st = NULL;
     }
-    if (!w->st && (rc = store_connect(w, WRITER_BUSY_MS, msg, msglen)) == 0)
-        w->data_version = -1; /* compare the generation on the new connection */
+    if (!w->st && (rc = store_connect(w, WRITER_BUSY_MS, msg, msglen)) == 0) {
+        /* read the checks on the new connection: another file's generation can be the
+         * same number with other checks and endpoint ids */
+        w->data_version = -1;
+        w->generation = -1;
+    }
     return rc;
 }
 

@@ -2,6 +2,7 @@
 SIGKILL (no burst of flips), two vantage points, a store locked by another writer,
 checks added, changed, disabled and removed while it runs, SIGHUP, SIGTERM with probes
 in flight, detaching, and its command line."""
+import os
 import re
 import signal
 import sqlite3
@@ -10,7 +11,7 @@ import threading
 import time
 
 from backends import (HttpBackend, TcpListener, backends, hstore)  # noqa: F401
-from conftest import BUILDDIR, check_sanitizers, stop_detached
+from conftest import BUILDDIR, check_sanitizers, free_port, stop_detached
 
 
 def wait_requests(web, n, timeout=10):
@@ -228,6 +229,35 @@ def test_checks_follow_the_store(hstore, healthd, backends):
     hd.signal(signal.SIGHUP)
     hd.wait_log(r"SIGHUP: reading the checks again", start=mark, timeout=3)
     hd.wait_log(r"0 checks to run \(reload asked\)", start=mark, timeout=3)
+
+
+def test_store_replaced_by_one_of_the_same_generation(hstore, healthd, backends, tmp_path):
+    """A store file put in place of the running one (a restore) is read afresh: its
+    checks are its own even when its generation is the same number as the old file's
+    (here its one check goes to a port where nothing listens)."""
+    lst = backends(TcpListener, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "tcp", port=lst.port)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    gen = hstore.sql("SELECT n FROM generation WHERE id = 1")[0][0]
+    other = tmp_path / "restored.db"
+    src, dst = sqlite3.connect(hstore.db), sqlite3.connect(other)
+    src.backup(dst)
+    src.close()
+    dst.execute("PRAGMA journal_mode=DELETE")
+    dst.execute("UPDATE checks SET port = ? WHERE endpoint_id = ?", (free_port(), ep))
+    dst.execute("UPDATE generation SET n = ? WHERE id = 1", (gen,))
+    dst.commit()
+    dst.close()
+    mark = len(hd.log())
+    for side in ("-wal", "-shm"):
+        if os.path.exists(hstore.db + side):
+            os.unlink(hstore.db + side)
+    os.replace(other, hstore.db)
+    down = hstore.wait_state(ep, "down", timeout=5)
+    assert down["reason"] == "connection refused", down
+    assert "check changed; restarting it" in hd.log()[mark:]
 
 
 # ---- stopping, detaching, options ----------------------------------------------------------
