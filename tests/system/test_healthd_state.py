@@ -182,7 +182,7 @@ def test_state_changes_lost_at_exit_give_exit_status_1(hstore, healthd, backends
     con.execute("BEGIN IMMEDIATE")
     try:
         web.set(status=503)
-        hd.wait_log(r"cannot write: .*busy", timeout=5)
+        hd.wait_log(r"endpoint web/127\.0\.0\.1: up -> down", timeout=5)
         hd.expect_failure = True
         rc = hd.stop()
     finally:
