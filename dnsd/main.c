@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -201,6 +202,34 @@ static const struct cfg_program program = {
 };
 
 /* Everything after the options; returns the exit status. */
+/* Descriptors beside TCP connections: sockets, loops, the store, GeoIP files, logs. */
+#define FD_RESERVE_BASE 64
+#define FD_RESERVE_PER_SOCKET 4
+
+/* Raises the open-file limit to its hard limit, and lowers --tcp-max-conns to what the
+ * limit leaves: past it accept() fails with EMFILE and the listening socket never stops
+ * being readable (the common soft limit, 1024, is no higher than the default cap). */
+static void fit_fd_limit(struct dnsd_cfg *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t reserve =
+        FD_RESERVE_BASE + (rlim_t)FD_RESERVE_PER_SOCKET * cfg->threads * (rlim_t)cfg->naddrs;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= reserve + cfg->tcp_max_conns)
+        return;
+    uint32_t fit = rl.rlim_cur > reserve ? (uint32_t)(rl.rlim_cur - reserve) : 1;
+    log_warn("TCP connections capped at %u, not %u: the open-file limit is %llu (ulimit -n, "
+             "LimitNOFILE=) and %llu descriptors are kept for the rest",
+             fit, cfg->tcp_max_conns, (unsigned long long)rl.rlim_cur, (unsigned long long)reserve);
+    cfg->tcp_max_conns = fit;
+}
+
 static int run(struct dnsd *d)
 {
     char msg[512];
@@ -237,6 +266,7 @@ static int run(struct dnsd *d)
             goto fail;
         }
     }
+    fit_fd_limit(&d->cfg);
     rcu_init(&d->rcu, d->cfg.threads, first);
     d->workers = xcalloc(d->cfg.threads, sizeof *d->workers);
     if (d->cfg.rrl_rate)

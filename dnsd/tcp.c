@@ -14,9 +14,10 @@
 
 /* Pending connections the kernel queues for accept(). */
 #define TCP_BACKLOG 256
-/* Queued responses past which we stop reading a connection until it drains: a client
- * that pipelines and never reads cannot make us buffer without bound. */
-#define TCP_OUT_HIGH (256 * 1024)
+/* Queued responses past which we stop answering and reading a connection until it
+ * drains: a client that pipelines and never reads cannot make us buffer without bound
+ * (at most this plus one answer, twice, a connection). */
+#define TCP_OUT_HIGH (64 * 1024)
 /* Time a stopping server gives connections to take the answers they are owed. */
 #define TCP_SHUTDOWN_GRACE_MS 2000
 
@@ -108,14 +109,25 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof c->in - c->in_len;
 }
 
-/* Writes the filled buffer when nothing is being written; closes a connection whose
- * client is done once everything owed is sent. */
+static void process(struct tcp_conn *c);
+
+/* Whether a whole query waits in the input buffer. */
+static bool query_waiting(const struct tcp_conn *c)
+{
+    return c->in_len >= 2 && c->in_len - 2 >= ((size_t)c->in[0] << 8 | c->in[1]);
+}
+
+/* Writes the filled buffer when nothing is being written; once all is written, answers
+ * the queries left waiting at the high mark, or reads on, or closes a connection whose
+ * client is done. */
 static void flush(struct tcp_conn *c)
 {
     if (c->writing >= 0)
         return;
     if (c->out_len[c->filling] == 0) {
-        if (c->eof)
+        if (query_waiting(c))
+            process(c); /* queues an answer (and flushes), or drops the queries */
+        else if (c->eof)
             conn_close(c);
         else if (!c->reading && !c->w->stopping) {
             c->reading = uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read) == 0;
@@ -145,14 +157,16 @@ static void queue_response(struct tcp_conn *c, const uint8_t *resp, size_t len)
     c->out_len[f] += 2 + len;
 }
 
-/* Answers every complete query in the input buffer, in order. */
+/* Answers the complete queries in the input buffer, in order, until the answers queued
+ * reach the high mark. A whole query restarts the idle timer; bytes alone do not (a
+ * client sending a byte at a time is idle). */
 static void process(struct tcp_conn *c)
 {
     struct worker *w = c->w;
     size_t pos = 0;
     const struct snap *s = rcu_enter(w->rcu, w->reader);
     w->q.unix_s = (uint32_t)time(NULL);
-    while (c->in_len - pos >= 2) {
+    while (c->in_len - pos >= 2 && c->out_len[c->filling] <= TCP_OUT_HIGH) {
         size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
         if (c->in_len - pos < 2 + mlen)
             break;
@@ -166,6 +180,8 @@ static void process(struct tcp_conn *c)
     rcu_leave(w->reader);
     memmove(c->in, c->in + pos, c->in_len - pos);
     c->in_len -= pos;
+    if (pos)
+        restart_idle(c);
     if (c->out_len[c->filling] > TCP_OUT_HIGH && c->reading) {
         uv_read_stop((uv_stream_t *)&c->handle);
         c->reading = false;
@@ -179,7 +195,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     if (nread > 0) {
         c->in_len += (size_t)nread;
-        restart_idle(c);
         process(c);
     } else if (nread < 0) {
         /* EOF: the client sent all it will; answer what we have, then close */

@@ -4,12 +4,14 @@ segments, the idle timeout (--tcp-idle-timeout, RFC 7766 §6.2.3) and the connec
 (--tcp-max-conns: the newest connection past it is closed, the established ones keep
 working).
 """
+import re
 import socket
 import time
 
 import dns.message
 import dns.rcode
 
+from conftest import BUILDDIR, Dnsd, free_port
 from dnsd_util import ask, check, make, start, tcp_connect, tcp_recv, tcp_send
 from dnsd_util import server, shared_store  # noqa: F401 (fixtures)
 
@@ -140,6 +142,89 @@ def test_idle_connection_closed_after_timeout(shared_store, dnsd):
             assert not closed_by_server(s, 0.3)  # 2 s of use outlive the 1 s timeout
         assert closed_by_server(s, 4)
         assert 0.8 <= time.monotonic() - t0 <= 2.5
+
+
+def test_a_byte_at_a_time_is_idle(shared_store, dnsd):
+    """A client trickling bytes (slowloris) does not hold a connection past the idle
+    timeout: only a whole query restarts the timer."""
+    srv = start(dnsd, shared_store.db, "--tcp-idle-timeout", "2", threads=1)
+    w = make("www.dnsd.test", "A").to_wire()
+    framed = len(w).to_bytes(2, "big") + w
+    with tcp_connect(srv) as s:
+        t0 = time.monotonic()
+        closed = False
+        for i in range(len(framed) - 1):  # never the last byte
+            try:
+                s.send(framed[i:i + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if closed_by_server(s, 0.4):
+                closed = True
+                break
+        assert closed, "a connection fed a byte at a time stayed open"
+        assert 1.5 <= time.monotonic() - t0 <= 4
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
+
+
+def test_a_client_that_never_reads_costs_little_memory(shared_store, dnsd):
+    """Queries for a large RRset pipelined by clients that never read: the server stops
+    answering (and reading) a connection at a high mark of queued answers, so memory
+    stays bounded (it grew by megabytes a connection), and it goes on serving others."""
+    srv = start(dnsd, shared_store.db, threads=1)
+    pid = srv.daemon.proc.pid
+    before = rss_kib(pid)
+    w = make("huge.dnsd.test", "TXT", edns=0, payload=4096).to_wire()
+    framed = (len(w).to_bytes(2, "big") + w) * 2000
+    socks = []
+    try:
+        for _ in range(20):
+            s = tcp_connect(srv, timeout=5)
+            s.setblocking(False)
+            try:
+                s.send(framed)
+            except BlockingIOError:
+                pass
+            socks.append(s)
+        time.sleep(1)
+        grown = rss_kib(pid) - before
+        assert grown < 40 * 1024, f"{grown} KiB more for 20 connections that never read"
+        q = make("www.dnsd.test", "A")
+        check(q, ask(srv, q, "tcp")[1], answer=WWW)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_open_file_limit_caps_tcp_connections(shared_store, daemons):
+    """Under an open-file limit lower than --tcp-max-conns (ulimit -n 256 here), the cap
+    is lowered to fit, with a warning, so accept() never fails for want of descriptors;
+    connections past it are closed and the server goes on answering UDP and TCP."""
+    port = free_port()
+    d = daemons("gtm-dnsd", ["prlimit", "--nofile=256:256", "--", BUILDDIR / "gtm-dnsd",
+                             "--db", shared_store.db, "--listen", f"127.0.0.1:{port}",
+                             "--threads", "2", "--foreground"])
+    m = re.search(r"TCP connections capped at (\d+), not 1024: the open-file limit is 256",
+                  d.log())
+    assert m, d.log()
+    cap = int(m.group(1))
+    srv = Dnsd(d, port, shared_store.db)
+    socks = []
+    try:
+        for _ in range(cap + 40):
+            socks.append(tcp_connect(srv, timeout=5))
+        time.sleep(0.5)
+        q = make("www.dnsd.test", "A")
+        check(q, ask(srv, q, "udp")[1], answer=WWW)
+        assert "too many open files" not in d.log().lower()
+    finally:
+        for s in socks:
+            s.close()
+    check(q, ask(srv, q, "tcp")[1], answer=WWW)
 
 
 def test_default_idle_timeout_keeps_a_quiet_connection(server):
