@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #include "common/cfg.h"
@@ -123,10 +124,16 @@ int cfg_parse_file(const struct cfg_opt *table, void *cfg, const char *path,
     char line[CFG_LINE_MAX], msg[256];
     struct cfg_list seen = {0};
     int lineno = 0, rc = 0;
+    struct stat sb;
     if (!f) {
         rc = -errno;
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return rc;
+    }
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f); /* fopen() opens a directory; reading it fails as if it were empty */
+        snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
+        return -EISDIR;
     }
     while (rc == 0 && fgets(line, sizeof line, f)) {
         lineno++;

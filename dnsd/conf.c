@@ -20,8 +20,9 @@
 const struct cfg_opt dnsd_cfg_table[] = {
     {"db", CFG_STR, OFF(db), "/var/lib/gtm/gtm.db", "PATH",
      "the store to serve ($GTM_DB when not given)", 0, 0},
-    {"listen", CFG_LIST, OFF(listen), "0.0.0.0:53 [::]:53", "ADDR:PORT",
-     "address to answer on, UDP and TCP; repeatable; IPv6 as [::1]:53", 0, 0},
+    {"listen", CFG_LIST, OFF(listen), "0.0.0.0:53 [::]:53", "ADDR[:PORT]",
+     "address to answer on, UDP and TCP (port 53 unless given); repeatable; IPv6 as [::1]:53", 0,
+     0},
     {"threads", CFG_UINT, OFF(threads), "0", "N", "worker threads, 0 for one per CPU", 0, 256},
     {"log-level", CFG_STR, OFF(log_level), "info", "LEVEL", "debug, info, warn or error", 0, 0},
     {"syslog", CFG_FLAG, OFF(syslog), NULL, NULL, "log to syslog instead of stderr", 0, 0},
@@ -163,10 +164,19 @@ int dnsd_cfg_finish(struct dnsd_cfg *cfg, char *err, size_t errlen)
     }
     cfg->naddrs = 0;
     for (size_t i = 0; i < cfg->listen.n; i++) {
-        if (dnsd_listen_parse(cfg->listen.v[i], &cfg->addrs[cfg->naddrs++]) != 0) {
+        struct dnsd_listen *l = &cfg->addrs[cfg->naddrs++];
+        if (dnsd_listen_parse(cfg->listen.v[i], l) != 0) {
             snprintf(err, errlen, "--listen '%s': not ADDRESS[:PORT] (IPv6 in brackets: [::1]:53)",
                      cfg->listen.v[i]);
             return GTM_EPARSE;
+        }
+        for (size_t k = 0; k + 1 < cfg->naddrs; k++) {
+            if (cfg->addrs[k].addr_len == l->addr_len &&
+                memcmp(&cfg->addrs[k].addr, &l->addr, l->addr_len) == 0) {
+                snprintf(err, errlen, "--listen '%s': the same address and port as '%s'",
+                         cfg->listen.v[i], cfg->listen.v[k]);
+                return GTM_EPARSE;
+            }
         }
     }
     cfg->nsid_len = 0;

@@ -56,7 +56,7 @@ struct dnsd {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gtm-dnsd [--db PATH] [--listen ADDR:PORT]... [--threads N] "
+    fprintf(f, "usage: gtm-dnsd [--db PATH] [--listen ADDR[:PORT]]... [--threads N] "
                "[--log-level LEVEL] [--nsid STRING] [--foreground] [options]\n\n"
                "gtm's authoritative DNS server: answers from the zones of the store, and\n"
                "reloads their changes within a second without dropping a query.\n\n"

@@ -230,6 +230,9 @@ def test_bad_listen(value, tmp_path):
     (["--no-such-option"], "--no-such-option"),
     (["stray"], "stray"),
     (["--listen"], "--listen"),
+    (["--listen", "127.0.0.1:5353", "--listen", "127.0.0.1:5353"],
+     "--listen '127.0.0.1:5353': the same address and port as '127.0.0.1:5353'"),
+    (["--config", "/"], "/: Is a directory"),
 ])
 def test_bad_options(args, says, tmp_path):
     p = run_dnsd("--db", tmp_path / "x.db", "--listen", "127.0.0.1:5353", "--foreground",
