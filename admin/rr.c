@@ -126,6 +126,7 @@ int rr_item_from_ldns(const ldns_rr *given, struct rr_item *out, char *err, size
         rdata_reread(type, ldns_buffer_begin(buf), ldns_buffer_position(buf), err, errlen);
     if (!back)
         goto out;
+    ldns_rdf_deep_free(ldns_rr_owner(back)); /* the root, as read back */
     ldns_rr_set_owner(back, ldns_rdf_clone(owner));
     ldns_rr_set_ttl(back, ldns_rr_ttl(lr));
     ldns_rr2canonical(back);
