@@ -41,7 +41,9 @@ const struct cfg_opt dnsd_cfg_table[] = {
     {"tcp-idle-timeout", CFG_UINT, OFF(tcp_idle_timeout_s), "10", "SECONDS",
      "close TCP connections idle this long (RFC 7766 section 6.2.3)", 1, 3600},
     {"tcp-max-conns", CFG_UINT, OFF(tcp_max_conns), "1024", "N",
-     "open TCP connections across all threads; the newest past it are closed", 1, 1000000},
+     "open TCP connections across all threads; past it one idle half the idle timeout "
+     "gives its place, else the newest is closed",
+     1, 1000000},
     {"geoip", CFG_LIST, OFF(geoip), NULL, "FILE",
      "GeoIP database (.mmdb, MaxMind or flat layout); repeatable: IPv4 and IPv6 may be "
      "separate files; replaced files are picked up",

@@ -40,6 +40,7 @@ struct tcp_conn {
     uv_write_t wreq;
     bool eof, closing, reading;
     int closed_handles;
+    uint64_t active_ms;           /* loop time of the last whole query or answer taken */
     struct sockaddr_storage peer; /* the resolver: the client when a query has no ECS */
 };
 
@@ -79,7 +80,21 @@ static void on_idle(uv_timer_t *t)
 static void restart_idle(struct tcp_conn *c)
 {
     uint64_t ms = c->w->stopping ? TCP_SHUTDOWN_GRACE_MS : c->w->cfg->tcp_idle_timeout_s * 1000u;
+    c->active_ms = uv_now(&c->w->loop);
     uv_timer_start(&c->idle, on_idle, ms, 0);
+}
+
+/* At the cap: this worker's connection idle longest, if it has been idle half the idle
+ * timeout (RFC 7766 §6.2.2: under load, idle connections go first), else NULL. Clients
+ * that hold connections without using them cannot keep a new one out for long. */
+static struct tcp_conn *idlest(struct worker *w)
+{
+    struct tcp_conn *best = NULL;
+    uint64_t now = uv_now(&w->loop), half = w->cfg->tcp_idle_timeout_s * 500u;
+    for (struct tcp_conn *c = w->conns; c; c = c->next)
+        if (!c->closing && c->writing < 0 && (!best || c->active_ms < best->active_ms))
+            best = c;
+    return best && now - best->active_ms >= half ? best : NULL;
 }
 
 static void flush(struct tcp_conn *c);
@@ -219,8 +234,12 @@ static void on_connection(uv_stream_t *server, int status)
     struct worker *w = t->w;
     if (status < 0)
         return;
-    if (atomic_fetch_add(w->tcp_conns, 1) >= w->cfg->tcp_max_conns) {
-        /* over the cap: accept and close the newest, keeping the established ones */
+    bool over = atomic_fetch_add(w->tcp_conns, 1) >= w->cfg->tcp_max_conns;
+    struct tcp_conn *victim = over ? idlest(w) : NULL;
+    if (victim) {
+        conn_close(victim); /* its place goes to the new one */
+    } else if (over) {
+        /* over the cap, nobody idle long: accept and close the newest, keeping the others */
         atomic_fetch_sub(w->tcp_conns, 1);
         uv_tcp_t *refused = xmalloc(sizeof *refused);
         uv_tcp_init(&w->loop, refused);

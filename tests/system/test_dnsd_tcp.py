@@ -1,8 +1,9 @@
 """gtm-dnsd over TCP (RFC 7766, RFC 1035 §4.2.2): two-byte length prefixes, several
 queries on one connection, pipelined queries in one segment, messages split across
 segments, the idle timeout (--tcp-idle-timeout, RFC 7766 §6.2.3) and the connection cap
-(--tcp-max-conns: the newest connection past it is closed, the established ones keep
-working).
+(--tcp-max-conns: past it a connection idle half the idle timeout gives its place, else
+the newest is closed and the established ones keep working); clients that trickle
+bytes or never read cost little.
 """
 import re
 import socket
@@ -281,6 +282,28 @@ def test_connection_cap_closes_the_newest(shared_store, dnsd):
     # a's slot is freed once the server has seen it closed
     served_connection(srv, q).close()
     b.close()
+
+
+def test_connection_cap_gives_an_idle_connection_up(shared_store, dnsd):
+    """RFC 7766 §6.2.2: at the cap, a connection idle half the idle timeout or more (here
+    1 s of 2) is closed for a new one, the one idle longest first; connections that hold
+    a place without using it cannot keep others out."""
+    srv = start(dnsd, shared_store.db, "--tcp-max-conns", "2", "--tcp-idle-timeout", "2",
+                threads=1)
+    q = make("www.dnsd.test", "A")
+    a = served_connection(srv, q)
+    time.sleep(0.2)
+    b = served_connection(srv, q)
+    try:
+        time.sleep(1.2)
+        c = served_connection(srv, q, deadline_s=0.5)  # in a's place, before its timeout
+        assert closed_by_server(a, 1), "the connection idle longest was kept"
+        tcp_send(b, q.to_wire())
+        check(q, tcp_recv(b), answer=WWW)
+        c.close()
+    finally:
+        a.close()
+        b.close()
 
 
 def test_client_closing_after_sending_gets_its_answers(server):
