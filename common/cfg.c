@@ -118,7 +118,8 @@ void cfg_defaults(const struct cfg_opt *table, void *cfg)
 }
 
 int cfg_parse_file(const struct cfg_opt *table, void *cfg, const char *path,
-                   const struct cfg_list *set_by_args, char *err, size_t errlen)
+                   const struct cfg_list *set_by_args, struct cfg_list *where, char *err,
+                   size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char line[CFG_LINE_MAX], msg[256];
@@ -164,6 +165,11 @@ int cfg_parse_file(const struct cfg_opt *table, void *cfg, const char *path,
             if ((rc = set(o, cfg, p, !list_has(&seen, o->name), msg, sizeof msg)))
                 snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
             list_add(&seen, o->name);
+            if (where) {
+                char *at = xasprintf("%s %s\t%s:%d", o->name, p, path, lineno);
+                list_add(where, at);
+                free(at);
+            }
         }
     }
     cfg_list_free(&seen);
@@ -259,11 +265,34 @@ void cfg_free(const struct cfg_opt *table, void *cfg)
     }
 }
 
+/* A message about an option ("--NAME..."), checked after reading, whose value came from
+ * the config file: "FILE:LINE: NAME..." instead, at the line of the value the message
+ * quotes (a list's), else of the option's last line. */
+static void at_file_line(const struct cfg_list *where, char *err, size_t errlen)
+{
+    size_t n = strncmp(err, "--", 2) == 0 ? strcspn(err + 2, " :'") : 0;
+    const char *at = NULL;
+    for (size_t i = 0; n && i < where->n; i++) {
+        const char *e = where->v[i], *tab = strchr(e, '\t');
+        if (strncmp(e, err + 2, n) != 0 || e[n] != ' ')
+            continue;
+        char *value = xasprintf("'%.*s'", (int)(tab - e - n - 1), e + n + 1);
+        if (!at || strstr(err, value))
+            at = tab + 1;
+        free(value);
+    }
+    if (!at)
+        return;
+    char *moved = xasprintf("%s: %s", at, err + 2);
+    snprintf(err, errlen, "%s", moved);
+    free(moved);
+}
+
 int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **argv)
 {
     bool help = false, version = false, check = false;
     char *config_path = NULL, err[512] = "";
-    struct cfg_list given = {0};
+    struct cfg_list given = {0}, where = {0};
     enum log_level level;
     int rc = 2;
     const char *env_db = getenv("GTM_DB");
@@ -285,12 +314,17 @@ int cfg_program_load(const struct cfg_program *p, void *cfg, int argc, char **ar
         rc = 0;
         goto out;
     }
-    if ((config_path && cfg_parse_file(p->table, cfg, config_path, &given, err, sizeof err) != 0) ||
-        p->finish(cfg, err, sizeof err) != 0)
+    if (config_path &&
+        cfg_parse_file(p->table, cfg, config_path, &given, &where, err, sizeof err) != 0)
         goto bad;
+    if (p->finish(cfg, err, sizeof err) != 0) {
+        at_file_line(&where, err, sizeof err);
+        goto bad;
+    }
     if (log_level_parse(*log_level, &level) != 0) {
         snprintf(err, sizeof err, "--log-level: '%s' is not debug, info, warn or error",
                  *log_level);
+        at_file_line(&where, err, sizeof err);
         goto bad;
     }
     log_level_set(level);
@@ -315,5 +349,6 @@ bad:
 out:
     free(config_path);
     cfg_list_free(&given);
+    cfg_list_free(&where);
     return rc;
 }

@@ -37,9 +37,12 @@ struct cfg_opt {
 /* Sets every option to its default. */
 void cfg_defaults(const struct cfg_opt *table, void *cfg);
 /* Reads path; returns 0, or GTM_EPARSE / -errno with "FILE:LINE: what" in err. Options
- * in set_by_args (names given on the command line) are skipped: the command line wins. */
+ * in set_by_args (names given on the command line) are skipped: the command line wins.
+ * Unless NULL, where gets "NAME VALUE<tab>FILE:LINE" for each value taken, for messages
+ * of later checks. */
 int cfg_parse_file(const struct cfg_opt *table, void *cfg, const char *path,
-                   const struct cfg_list *set_by_args, char *err, size_t errlen);
+                   const struct cfg_list *set_by_args, struct cfg_list *where, char *err,
+                   size_t errlen);
 /* Parses argv[1..]. The options --help, --version, --check-config and --config FILE
  * are not in the table: *help, *version, *check and *config_path report them. Names of
  * the options given go to *given (free with cfg_list_free). Returns 0 or GTM_EPARSE

@@ -203,6 +203,17 @@ def test_check_config_bad(tmp_path):
     p = run_dnsd("--check-config", "--config", conf)
     assert p.returncode == 2
     assert "threds" in p.stderr and f"{conf}:2" in p.stderr
+    # values checked after reading name their file and line too, not a flag never typed
+    for text, says in (("listen 127.0.0.1:5353\n# a comment\nlisten 127.0.0.1:99999\n",
+                        ":3: listen '127.0.0.1:99999': not ADDRESS[:PORT]"),
+                       ("\nlog-level loud\n",
+                        ":2: log-level: 'loud' is not debug, info, warn or error"),
+                       ("cookie-secret abc\n", ":1: cookie-secret: 32 hex digits"),
+                       ("udp-steering rr\n", ":1: udp-steering 'rr': cpu or hash")):
+        conf.write_text(text)
+        p = run_dnsd("--check-config", "--config", conf)
+        assert p.returncode == 2
+        assert p.stderr.startswith(f"gtm-dnsd: {conf}{says}"), p.stderr
 
 
 @pytest.mark.parametrize("value", ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", "localhost:53",
