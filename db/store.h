@@ -315,7 +315,8 @@ int store_check_foreach(struct store *st, int64_t pool_id, store_check_fn fn, vo
 
 /* A vantage point reports it is alive at now_ms. */
 int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms);
-/* Writes a vantage point's state of an endpoint (after a change, or at start-up). */
+/* Writes a vantage point's state of an endpoint (after a change, or at start-up), while
+ * the endpoint has a check (nothing otherwise). */
 int store_health_set(struct store *st, const struct store_health *h);
 /* Replaces the reason of a vantage point's state of an endpoint, its state and since
  * kept: an endpoint still down that now fails for another cause. No row: no error. */

@@ -138,9 +138,12 @@ int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms)
 int store_health_set(struct store *st, const struct store_health *h)
 {
     sqlite3_stmt *stmt = NULL;
+    /* only while the endpoint has a check: a state probed before gtmctl check rm (and
+     * written after it, the store having been locked) would stand for ever */
     int rc = store__prepare(st,
                             "INSERT INTO health(endpoint_id, vantage, state, since, reason, "
-                            "rtt_us, checked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                            "rtt_us, checked) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+                            "WHERE EXISTS (SELECT 1 FROM checks WHERE endpoint_id = ?1) "
                             "ON CONFLICT(endpoint_id, vantage) DO UPDATE SET state = ?3, "
                             "since = ?4, reason = ?5, rtt_us = coalesce(?6, rtt_us), "
                             "checked = coalesce(?7, checked)",

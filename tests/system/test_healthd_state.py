@@ -170,6 +170,30 @@ def test_store_locked_by_another_writer(hstore, healthd, backends):
     assert hstore.events(ep)[-1][2:] == ("up", "down", "HTTP 503, expected 200-399")
 
 
+def test_state_of_a_check_removed_meanwhile_is_not_written(hstore, healthd, backends):
+    """A state change queued while the store is locked, whose check is removed before
+    the lock goes (as gtmctl check rm does: the check and its states), is not written
+    afterwards: the endpoint stays unknown, as check rm says, not down for ever."""
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    con = sqlite3.connect(hstore.db, timeout=10, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        web.set(status=503)
+        hd.wait_log(r"endpoint web/127\.0\.0\.1: up -> down", timeout=5)
+        con.execute("DELETE FROM checks WHERE endpoint_id = ?", (ep,))
+        con.execute("DELETE FROM health WHERE endpoint_id = ?", (ep,))
+    finally:
+        con.execute("COMMIT")
+        con.close()
+    hd.wait_log(r"checks: 0 started, 1 stopped, 0 restarted; 0 running", timeout=5)
+    time.sleep(1)  # the queued change has been tried by now (every 250 ms)
+    assert hstore.health(ep) is None
+
+
 def test_state_changes_lost_at_exit_give_exit_status_1(hstore, healthd, backends):
     """SIGTERM while another writer holds the store: healthd waits up to 2 s for it, then
     says what it could not write and exits 1 (not 0, as after a clean stop)."""
