@@ -140,7 +140,9 @@ def test_two_vantage_points(hstore, healthd, backends):
 
 # ---- the store ----------------------------------------------------------------------------
 
-def test_store_locked_by_another_writer(hstore, healthd, backends):
+def up_then_locked(hstore, healthd, backends):
+    """An endpoint gtm-healthd has found up, then the store write-locked by another
+    connection (BEGIN IMMEDIATE): (its backend, the endpoint, the daemon, the connection)."""
     web = backends(HttpBackend, "127.0.0.1")
     ep = hstore.endpoint("127.0.0.1")
     hstore.check(ep, "http", port=web.port)
@@ -148,8 +150,13 @@ def test_store_locked_by_another_writer(hstore, healthd, backends):
     hstore.wait_state(ep, "up")
     con = sqlite3.connect(hstore.db, timeout=10, isolation_level=None)
     con.execute("BEGIN IMMEDIATE")
+    return web, ep, hd, con
+
+
+def test_store_locked_by_another_writer(hstore, healthd, backends):
+    web, ep, hd, con = up_then_locked(hstore, healthd, backends)
+    locked_at = time.time()
     try:
-        locked_at = time.time()
         web.set(status=503)
         hd.wait_log(r"store .*: cannot write: .*busy: another process holds its write lock; "
                     r"keeping \d+ state changes? and \d+ RTT samples? queued", timeout=5)
@@ -174,13 +181,7 @@ def test_state_of_a_check_removed_meanwhile_is_not_written(hstore, healthd, back
     """A state change queued while the store is locked, whose check is removed before
     the lock goes (as gtmctl check rm does: the check and its states), is not written
     afterwards: the endpoint stays unknown, as check rm says, not down for ever."""
-    web = backends(HttpBackend, "127.0.0.1")
-    ep = hstore.endpoint("127.0.0.1")
-    hstore.check(ep, "http", port=web.port)
-    hd = healthd(hstore.db)
-    hstore.wait_state(ep, "up")
-    con = sqlite3.connect(hstore.db, timeout=10, isolation_level=None)
-    con.execute("BEGIN IMMEDIATE")
+    web, ep, hd, con = up_then_locked(hstore, healthd, backends)
     try:
         web.set(status=503)
         hd.wait_log(r"endpoint web/127\.0\.0\.1: up -> down", timeout=5)
@@ -197,13 +198,7 @@ def test_state_of_a_check_removed_meanwhile_is_not_written(hstore, healthd, back
 def test_state_changes_lost_at_exit_give_exit_status_1(hstore, healthd, backends):
     """SIGTERM while another writer holds the store: healthd waits up to 2 s for it, then
     says what it could not write and exits 1 (not 0, as after a clean stop)."""
-    web = backends(HttpBackend, "127.0.0.1")
-    ep = hstore.endpoint("127.0.0.1")
-    hstore.check(ep, "http", port=web.port)
-    hd = healthd(hstore.db)
-    hstore.wait_state(ep, "up")
-    con = sqlite3.connect(hstore.db, timeout=10, isolation_level=None)
-    con.execute("BEGIN IMMEDIATE")
+    web, ep, hd, con = up_then_locked(hstore, healthd, backends)
     try:
         web.set(status=503)
         hd.wait_log(r"endpoint web/127\.0\.0\.1: up -> down", timeout=5)
