@@ -335,7 +335,9 @@ out:
     return rc;
 }
 
-int rr_ttl_parse(const char *tok, size_t len, uint32_t *out)
+/* A time in seconds, or in units like 1h30m (as BIND reads TTLs and SOA timers), of at
+ * most max. Returns 0, or GTM_EPARSE. */
+static int period_parse(const char *tok, size_t len, uint64_t max, uint32_t *out)
 {
     uint64_t total = 0;
     size_t i = 0;
@@ -346,7 +348,7 @@ int rr_ttl_parse(const char *tok, size_t len, uint32_t *out)
         if (!isdigit((unsigned char)tok[i]))
             return GTM_EPARSE;
         for (; i < len && isdigit((unsigned char)tok[i]); i++)
-            if ((v = v * 10 + (uint64_t)(tok[i] - '0')) > TTL_MAX)
+            if ((v = v * 10 + (uint64_t)(tok[i] - '0')) > max)
                 return GTM_EPARSE;
         if (i < len) {
             static const char units[] = "sSmMhHdDwW";
@@ -357,11 +359,16 @@ int rr_ttl_parse(const char *tok, size_t len, uint32_t *out)
             unit = secs[(u - units) / 2];
             i++;
         }
-        if ((total += v * unit) > TTL_MAX)
+        if ((total += v * unit) > max)
             return GTM_EPARSE;
     }
     *out = (uint32_t)total;
     return 0;
+}
+
+int rr_ttl_parse(const char *tok, size_t len, uint32_t *out)
+{
+    return period_parse(tok, len, TTL_MAX, out);
 }
 
 bool rr_is_class(const char *tok, size_t len)
@@ -465,10 +472,66 @@ static int generic_check(const char *rdata, const ldns_rr *lr, char *err, size_t
     return GTM_EPARSE;
 }
 
+/* ldns wraps an SOA serial or timer past 32 bits (4294967296 is read as 0): refuses
+ * them, and a serial that is not a number. */
+static int soa_check(const char *rdata, uint16_t type, char *err, size_t errlen)
+{
+    static const char *const what[] = {"serial", "refresh", "retry", "expire", "minimum"};
+    if (type != LDNS_RR_TYPE_SOA || strncmp(rdata, "\\#", 2) == 0)
+        return 0; /* the generic form: generic_check's */
+    char *text = xstrdup(rdata);
+    const char *p = text, *tok;
+    size_t len = 0;
+    int rc = 0;
+    for (char *c = text; *c; c++)
+        if (*c == '(' || *c == ')')
+            *c = ' ';
+    field(&p, &len); /* MNAME */
+    field(&p, &len); /* RNAME */
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        uint32_t v;
+        tok = field(&p, &len);
+        bool digits = strspn(tok, "0123456789") >= len;
+        if (len && ((i == 0 && !digits) || period_parse(tok, len, UINT32_MAX, &v))) {
+            snprintf(err, errlen, "SOA %s '%.*s': %s", what[i], (int)len, tok,
+                     i == 0 ? "a number up to 4294967295"
+                            : "seconds up to 4294967295, or like 1h30m");
+            rc = GTM_EPARSE;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+/* ldns takes a LOC latitude or longitude out of range (91 0 0 N): refuses it. */
+static int loc_check(const ldns_rr *lr, char *err, size_t errlen)
+{
+    if (ldns_rr_get_type(lr) != LDNS_RR_TYPE_LOC || ldns_rr_rd_count(lr) != 1 ||
+        ldns_rdf_size(ldns_rr_rdf(lr, 0)) < 16)
+        return 0;
+    const uint8_t *d = ldns_rdf_data(ldns_rr_rdf(lr, 0));
+    if (d[0] != 0)
+        return 0; /* another version of LOC: no fields known */
+    /* RFC 1876: thousandths of an arc second, offset by 2^31 */
+    int64_t lat = (int64_t)ldns_read_uint32(d + 4) - 2147483648LL;
+    int64_t lon = (int64_t)ldns_read_uint32(d + 8) - 2147483648LL;
+    if (llabs(lat) <= 90LL * 3600000 && llabs(lon) <= 180LL * 3600000)
+        return 0;
+    snprintf(err, errlen, "LOC %s out of range (%s)",
+             llabs(lat) > 90LL * 3600000 ? "latitude" : "longitude",
+             llabs(lat) > 90LL * 3600000 ? "at most 90 degrees" : "at most 180 degrees");
+    return GTM_EPARSE;
+}
+
 int rr_text_check(const char *entry, const ldns_rr *lr, char *err, size_t errlen)
 {
     const char *rdata = rdata_start(entry);
-    int rc = hex_check(rdata, ldns_rr_get_type(lr), err, errlen);
+    uint16_t type = ldns_rr_get_type(lr);
+    int rc = hex_check(rdata, type, err, errlen);
+    if (rc == 0)
+        rc = soa_check(rdata, type, err, errlen);
+    if (rc == 0)
+        rc = loc_check(lr, err, errlen);
     return rc ? rc : generic_check(rdata, lr, err, errlen);
 }
 

@@ -63,8 +63,9 @@ char *rr_caa_quoted(const char *entry);
 /* What ldns reads of entry (a presentation line; one starting with a blank has no
  * owner) into lr without complaint but not as written: an odd number of hex digits in
  * the digest, fingerprint or certificate data of a DS, SSHFP, TLSA or SMIMEA record (read
- * as if a 0 followed), and RDATA in the generic form (RFC 3597) whose length is not what
- * the type's fields took. 0, or GTM_EPARSE with err. */
+ * as if a 0 followed), an SOA serial or timer past 2^32-1 (wrapped) or a serial that is
+ * not a number, a LOC latitude or longitude out of range, and RDATA in the generic form
+ * (RFC 3597) whose length is not what the type's fields took. 0, or GTM_EPARSE with err. */
 int rr_text_check(const char *entry, const ldns_rr *lr, char *err, size_t errlen);
 /* The records of a signed zone that gtm does not keep, as it serves zones unsigned: the
  * keys (DNSKEY), the signatures (RRSIG), the denial chains (NSEC, NSEC3, NSEC3PARAM),

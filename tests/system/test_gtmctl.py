@@ -610,6 +610,17 @@ BAD_FILES = [
      "{f}:4: 0 bytes of RDATA do not make a record of type CNAME"),
     ("generic-long-a", GEN_HEAD + "www A \\# 5 0102030405\n",
      "{f}:4: 5 bytes of RDATA do not make a record of type A (its fields take 4)"),
+    # ldns wraps 32-bit fields and takes any angle: the record would be served changed
+    ("soa-serial-wraps", "@ SOA ns1 h ( 4294967296 2 3 4 5 )\n",
+     "{f}:1: SOA serial '4294967296': a number up to 4294967295"),
+    ("soa-serial-negative", "@ SOA ns1 h -1 2 3 4 5\n",
+     "{f}:1: SOA serial '-1': a number up to 4294967295"),
+    ("soa-timer-wraps", "@ SOA ns1 h 1 2 3 4294967300 5\n",
+     "{f}:1: SOA expire '4294967300': seconds up to 4294967295, or like 1h30m"),
+    ("loc-latitude", GEN_HEAD + "here LOC 91 0 0 N 0 0 0 E 0m\n",
+     "{f}:4: LOC latitude out of range (at most 90 degrees)"),
+    ("loc-longitude", GEN_HEAD + "here LOC 0 0 0 N 180 0 1 W 0m\n",
+     "{f}:4: LOC longitude out of range (at most 180 degrees)"),
     # other providers' extensions: what to do instead
     ("aws-alias",
      GEN_HEAD + "@ 86400 AWS ALIAS A dualstack.lb.example.net. Z35SXDOTRQ7X7K true\n",
@@ -779,6 +790,25 @@ def test_record_add_generic_rdata(gtmctl):
         assert p.stderr == f"gtmctl: record add: {msg}\n"
     assert body(export(gtmctl, "g.test"))[-2:] == ["a.g.test.\t300\tIN\tA\t192.0.2.1",
                                                   "t.g.test.\t300\tIN\tTYPE65534\t\\# 0"]
+
+
+def test_soa_and_loc_fields_in_range(tmp_path, gtmctl):
+    """SOA timers in BIND's units and at their 32-bit limits, LOC at the poles and the
+    antimeridian, are kept as written; one past the limit is refused (ldns wraps or takes
+    it), by record add too."""
+    src = write(tmp_path / "r.zone", "$TTL 1h\n@ SOA ns1 h 4294967295 1h 1d 1w 4294967295\n"
+                                     "@ NS ns1\n"
+                                     "n LOC 90 0 0 N 180 0 0 E 0m\ns LOC 90 0 0 S 180 0 0 W 0m\n")
+    gtmctl.run("zone", "import", "r.test", src)
+    out = body(export(gtmctl, "r.test"))
+    assert out[0].startswith("r.test.\t3600\tIN\tSOA\tns1.r.test. h.r.test. ")
+    assert out[0].endswith(" 3600 86400 604800 4294967295")
+    assert [line.split("\t")[-1] for line in out if "\tLOC\t" in line] == [
+        "90 00 0.000 N 180 00 0.000 E 0m 1m 10000m 10m",
+        "90 00 0.000 S 180 00 0.000 W 0m 1m 10000m 10m"]
+    p = gtmctl.run("record", "add", "r.test", "x", "LOC", "300", "0", "0", "0", "N", "181", "0",
+                   "0", "E", "0m", rc=1)
+    assert p.stderr == "gtmctl: record add: LOC longitude out of range (at most 180 degrees)\n"
 
 
 def test_caa_values_as_bind_reads_them(tmp_path, gtmctl):
