@@ -313,8 +313,9 @@ int store_check_rm(struct store *st, int64_t endpoint_id);
 /* The checks of one pool (pool_id > 0) or all, with their endpoints, by pool and target. */
 int store_check_foreach(struct store *st, int64_t pool_id, store_check_fn fn, void *arg);
 
-/* A vantage point reports it is alive at now_ms. */
-int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms);
+/* A vantage point reports it is alive at now_ms; *prev_ms gets the time it replaced (0
+ * when the vantage point had none). */
+int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms, int64_t *prev_ms);
 /* Writes a vantage point's state of an endpoint (after a change, or at start-up), while
  * the endpoint has a check (nothing otherwise). */
 int store_health_set(struct store *st, const struct store_health *h);

@@ -123,11 +123,24 @@ int store_check_foreach(struct store *st, int64_t pool_id, store_check_fn fn, vo
 
 /* ---- vantage points and states ----------------------------------------------------------- */
 
-int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms)
+static int first_int64(sqlite3_stmt *stmt, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(stmt, 0);
+    return 0;
+}
+
+int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms, int64_t *prev_ms)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = store__prepare(st, "INSERT OR REPLACE INTO vantages(name, last_seen) VALUES (?1, ?2)",
-                            &stmt);
+    int rc = store__prepare(st, "SELECT last_seen FROM vantages WHERE name = ?1", &stmt);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(stmt, 1, vantage, -1, SQLITE_STATIC);
+    *prev_ms = 0;
+    if ((rc = store__each_row(st, stmt, first_int64, prev_ms, "reading a vantage point")))
+        return rc;
+    rc = store__prepare(st, "INSERT OR REPLACE INTO vantages(name, last_seen) VALUES (?1, ?2)",
+                        &stmt);
     if (rc)
         return rc;
     sqlite3_bind_text(stmt, 1, vantage, -1, SQLITE_STATIC);

@@ -235,6 +235,7 @@ static int ensure_open(struct writer *w, char *msg, size_t msglen)
          * same number with other checks and endpoint ids */
         w->data_version = -1;
         w->generation = -1;
+        w->beat_ms = 0;
     }
     return rc;
 }
@@ -381,6 +382,23 @@ static int transition_write(struct writer *w, const struct writer_item *it)
  * endpoint was removed meanwhile) is dropped; any other failure keeps everything for
  * the next try and starts an outage (logged once) unless is_final (at exit, when the
  * caller reports what is lost). Returns 0 or the failure. */
+/* The heartbeat found in the store was not the one this process stored last: another
+ * process reports as this vantage point (two gtm-healthd with one --vantage, whose states
+ * of the same endpoints overwrite each other, and whose quorum vote counts once). Said at
+ * once, then every TWIN_WARN_MS while it lasts. */
+static void twin_check(struct writer *w, int64_t found_ms)
+{
+    uint64_t now = mono_ms();
+    if (w->beat_ms == 0 || found_ms == w->beat_ms ||
+        (w->twin_warned_ms && now - w->twin_warned_ms < TWIN_WARN_MS))
+        return;
+    w->twin_warned_ms = now;
+    log_warn("vantage point '%s': another process reports as it too (the store's heartbeat "
+             "was not ours): two gtm-healthd with one --vantage overwrite each other's "
+             "health states and count as one vote; give each its own --vantage",
+             w->vantage);
+}
+
 static int flush(struct writer *w, bool with_samples, bool is_final)
 {
     char msg[512] = "";
@@ -412,7 +430,8 @@ static int flush(struct writer *w, bool with_samples, bool is_final)
     while (*w->pending_tail)
         w->pending_tail = &(*w->pending_tail)->next;
     int ended = 0;
-    if ((rc = store_vantage_seen(w->st, w->vantage, clock_wall_ms())) ||
+    int64_t beat = clock_wall_ms(), found = 0;
+    if ((rc = store_vantage_seen(w->st, w->vantage, beat, &found)) ||
         (rc = store_drill_expire(w->st, clock_wall_ms(), w->vantage, &ended)))
         goto out;
     if (ended)
@@ -431,6 +450,8 @@ static int flush(struct writer *w, bool with_samples, bool is_final)
     }
     if ((rc = store_tx_end(w->st, true)))
         goto out;
+    twin_check(w, found);
+    w->beat_ms = beat;
     items_free(w->pending);
     w->pending = NULL;
     w->pending_tail = &w->pending;

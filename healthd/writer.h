@@ -5,7 +5,9 @@
  * hands it state changes and RTT samples by pointer through a mutex-protected queue;
  * it writes them in short transactions: every state change at once (health row and
  * event in one transaction), RTT samples batched (the latest per endpoint), the
- * vantage point's heartbeat every second, and prunes old samples now and then. A
+ * vantage point's heartbeat every second (a heartbeat of another process found in its
+ * place is logged: one vantage name in two gtm-healthd), and prunes old samples now and
+ * then. A
  * locked or busy store is retried with everything kept queued, logged once per
  * outage, never fatal. */
 #ifndef GTM_HEALTHD_WRITER_H
@@ -38,6 +40,8 @@ struct writer_item;
  * gtmctl status and latency views, bounded table size (1,000 endpoints: 3.6 M rows). */
 #define WRITER_RTT_KEEP_MS (60 * 60 * 1000)
 #define WRITER_PRUNE_EVERY_MS (10 * 60 * 1000)
+/* How often another process reporting under our vantage name is logged while it lasts. */
+#define TWIN_WARN_MS (10 * 60 * 1000)
 /* State changes kept while the store is unwritable; past this the oldest are dropped
  * (with a log line): memory stays bounded however long the outage. */
 #define WRITER_PENDING_MAX 100000
@@ -96,6 +100,8 @@ struct writer {
     size_t nsamples, samples_cap;
     uint64_t next_poll_ms, next_seen_ms, next_batch_ms, next_prune_ms, retry_ms; /* monotonic */
     uint64_t outage_start_ms; /* 0: the last write worked */
+    int64_t beat_ms;          /* the last heartbeat stored (wall clock), 0: none in this file */
+    uint64_t twin_warned_ms;  /* when another process under our vantage name was last logged */
     uint64_t dropped;         /* state changes dropped during this outage */
     char **bad, **bad_prev;   /* unusable checks of the last two reads, as logged */
     size_t nbad, nbad_prev;

@@ -138,6 +138,27 @@ def test_two_vantage_points(hstore, healthd, backends):
     assert sorted(e[1] for e in hstore.events(ep)) == ["eu-1", "us-1"]
 
 
+def test_two_processes_under_one_vantage_name_are_told(hstore, healthd, backends):
+    """Two gtm-healthd given one --vantage overwrite each other's rows: each finds the
+    other's heartbeat in place of its own and says so (once), while a restart under the
+    same name is no such case."""
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port)
+    first = healthd(hstore.db, vantage="eu-1")
+    hstore.wait_state(ep, "up", vantage="eu-1")
+    time.sleep(1.5)  # heartbeats of its own
+    first.stop()
+    again = healthd(hstore.db, vantage="eu-1")
+    time.sleep(2.5)
+    twin = "vantage point 'eu-1': another process reports as it too"
+    assert twin not in again.log()
+    other = healthd(hstore.db, vantage="eu-1")
+    hstore.wait(lambda: twin in again.log() and twin in other.log())
+    time.sleep(2)
+    assert again.log().count(twin) == 1 and other.log().count(twin) == 1
+
+
 # ---- the store ----------------------------------------------------------------------------
 
 def up_then_locked(hstore, healthd, backends):
