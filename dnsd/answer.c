@@ -130,24 +130,26 @@ static size_t dname_redirect(struct msg *m, const uint8_t *owner, size_t owner_l
     return len;
 }
 
-/* A managed name: the policy decides its A/AAAA (or CNAME) answer; other types have
- * no data there. */
-static void put_policy(struct msg *m, const struct snap *s, const struct snap_node *node,
-                       const uint8_t *owner, size_t owner_len, uint16_t qtype,
-                       const struct snap_zone *zone, const struct answer_env *env,
-                       struct answer_result *r)
+/* A managed name: the policy decides its A/AAAA answer, or its CNAME (for every type: a
+ * CNAME stands alone, RFC 1034 §3.6.2); other types have no data there. Returns the
+ * length of the CNAME's target, lower-cased into next, when the answer goes on there. */
+static size_t put_policy(struct msg *m, const struct snap *s, const struct snap_node *node,
+                         const uint8_t *owner, size_t owner_len, uint16_t qtype,
+                         const struct snap_zone *zone, const struct answer_env *env, uint8_t *next,
+                         struct answer_result *r)
 {
     struct pol_decision d;
     struct msg_mark mark;
-    if (qtype != TYPE_A && qtype != TYPE_AAAA && qtype != TYPE_ANY && qtype != TYPE_CNAME) {
-        put_soa(m, zone, r);
-        return;
+    bool addr_type = qtype == TYPE_A || qtype == TYPE_AAAA || qtype == TYPE_ANY;
+    if (!addr_type && qtype != TYPE_CNAME && !node->policy->has_names) {
+        put_soa(m, zone, r); /* never a CNAME: no data, whoever asks */
+        return 0;
     }
     pol_decide(s, node->policy, qtype == TYPE_AAAA ? 6 : 4, env->client, env->sc, NULL, &d);
     r->scope = d.scope;
-    if (d.answer == POL_ANSWER_NODATA || (d.answer == POL_ANSWER_ADDRS && qtype == TYPE_CNAME)) {
+    if (d.answer == POL_ANSWER_NODATA || (d.answer == POL_ANSWER_ADDRS && !addr_type)) {
         put_soa(m, zone, r);
-        return;
+        return 0;
     }
     msg_mark(m, &mark);
     for (uint16_t i = 0; i < d.n; i++) {
@@ -158,9 +160,14 @@ static void put_policy(struct msg *m, const struct snap *s, const struct snap_no
         if (msg_rr_raw(m, MSG_ANSWER, owner, owner_len, type, 1, d.ttl_s, e->addr, e->addr_len)) {
             msg_rollback(m, &mark); /* the whole answer, or TC */
             r->truncated = true;
-            return;
+            return 0;
         }
     }
+    if (d.answer != POL_ANSWER_CNAME || qtype == TYPE_CNAME)
+        return 0;
+    memcpy(next, d.eps[0]->addr, d.eps[0]->addr_len);
+    dname_lower(next);
+    return d.eps[0]->addr_len;
 }
 
 void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct answer_env *env,
@@ -230,8 +237,12 @@ void answer_in(struct msg *m, const struct snap *s, uint16_t qtype, const struct
         case SNAP_WILDCARD: {
             const struct snap_node *node = res.node;
             if (node->policy) {
-                put_policy(m, s, node, owner, owner_len, qtype, zone, env, r);
-                return;
+                owner_len =
+                    put_policy(m, s, node, owner, owner_len, qtype, zone, env, chain[hop], r);
+                if (owner_len == 0 || hop == CNAME_CHAIN_MAX - 1)
+                    return;
+                owner = chain[hop];
+                break;
             }
             const struct snap_rrset *rs =
                 qtype == TYPE_ANY ? any_rrset(node) : snap_node_rrset(node, qtype);

@@ -81,6 +81,7 @@ struct pol_policy {
     enum pol_fallback fallback;
     const struct pol_pool *pool;
     const struct pol_pool *fallback_pool; /* POL_FALLBACK_POOL only */
+    bool has_names; /* a host name among the endpoints: the answer may be a CNAME */
 };
 
 /* ---- decisions -------------------------------------------------------------------- */

@@ -302,6 +302,14 @@ static const struct pol_pool *pool_by_id(const struct build *b, const struct pol
     return NULL;
 }
 
+static bool pool_has_names(const struct pol_pool *pool)
+{
+    for (uint32_t i = 0; i < pool->neps; i++)
+        if (pool->eps[i].kind == POL_EP_NAME)
+            return true;
+    return false;
+}
+
 /* Each policy on its managed name's node; modes[] gets the classifier tries they use. */
 static int build_policies(struct build *b, const struct pol_pool *pools, bool *modes)
 {
@@ -335,6 +343,8 @@ static int build_policies(struct build *b, const struct pol_pool *pools, bool *m
         p->fallback_pool = pool_by_id(b, pools, sp->fallback_pool_id);
         if (p->fallback == POL_FALLBACK_POOL && !p->fallback_pool)
             p->fallback = POL_FALLBACK_FAIL_OPEN;
+        p->has_names = pool_has_names(p->pool) ||
+                       (p->fallback == POL_FALLBACK_POOL && pool_has_names(p->fallback_pool));
         dname_lower(wire);
         struct snap_node *node = snap__node_get(b, wire, len, zone);
         node->policy = p;

@@ -1,7 +1,7 @@
 """Host-name endpoints in gtm-dnsd: an endpoint whose target is a name (itself a load
 balancer) is answered as a CNAME to it, one at a time (a CNAME stands alone, RFC 1034
-§3.6.2), for A, AAAA and CNAME queries alike, chosen by the policy like any endpoint;
-other types at the managed name have no data.
+§3.6.2), for queries of every type, chosen by the policy like any endpoint; the answer
+follows it inside the zone (RFC 1034 §4.3.2).
 """
 import pytest
 
@@ -54,10 +54,10 @@ def test_cname_by_geo_for_a_aaaa_and_cname_queries(store, world_mmdb, dnsd):
                    answer=[rr(CN, "CNAME", LB_US, 45)])
         with Client(srv, source="127.0.2.1") as de:  # source address in DE
             expect(de, query(CN, edns=False), answer=[rr(CN, "CNAME", LB_EU, 45)])
-        # other types: no data, the zone's SOA, scope 0
+        # other types: the CNAME too, which stands alone at its name (RFC 1034 §3.6.2)
         for qtype in ("TXT", "MX"):
-            expect(c, query(CN, qtype, ecs=("81.2.69.0", 24)), scope=0,
-                   authority=[negative_soa(store)])
+            expect(c, query(CN, qtype, ecs=("81.2.69.0", 24)), scope=22,
+                   answer=[rr(CN, "CNAME", LB_EU, 45)])
 
 
 def test_one_cname_at_a_time(store, dnsd):
@@ -119,3 +119,33 @@ def test_drained_name_endpoint(store, world_mmdb, dnsd):
         change(srv, g, "endpoint", "set", "lbs", "lb-eu.cdn.example.net", "--weight", "0")
         expect(c, query(CN, ecs=("81.2.69.0", 24)), scope=22,
                answer=[rr(CN, "CNAME", LB_US, 45)])
+
+
+def test_cname_answer_goes_on_inside_the_zone(store, dnsd):
+    """RFC 1034 §4.3.2 step 3a: the answer follows a CNAME to a name of the zone, static
+    or itself managed, as it does for a static CNAME; one to the managed name itself is
+    written once."""
+    g = store
+    g.run("record", "add", "example.com", "www", "A", "300", "192.0.2.80")
+    g.run("pool", "add", "inzone")
+    g.run("endpoint", "add", "inzone", "www.example.com", "--region", "eu")
+    g.run("policy", "set", "alias.example.com", "--pool", "inzone", "--mode", "failover")
+    g.run("pool", "add", "tomanaged")
+    g.run("endpoint", "add", "tomanaged", "cw.example.com", "--region", "eu")
+    g.run("policy", "set", "chain.example.com", "--pool", "tomanaged", "--mode", "failover")
+    srv = serve(dnsd, g)
+    alias, www = "alias.example.com.", "www.example.com."
+    with Client(srv) as c:
+        expect(c, query(alias, edns=False),
+               answer=[rr(alias, "CNAME", www), rr(www, "A", "192.0.2.80", 300)])
+        # no MX at the target: the CNAME, and the zone's SOA for the target's NODATA
+        expect(c, query(alias, "MX", edns=False), answer=[rr(alias, "CNAME", www)],
+               authority=[negative_soa(g)])
+        # a CNAME question gets the CNAME alone
+        expect(c, query(alias, "CNAME", edns=False), answer=[rr(alias, "CNAME", www)])
+        # to another managed name: its policy's answer follows
+        r, _ = c.ask(query("chain.example.com.", edns=False))
+        got = [(str(s.name), s.rdtype, str(s[0])) for s in r.answer]
+        assert got[0] == ("chain.example.com.", TYPE_CNAME, "cw.example.com."), got
+        assert got[1][:2] == ("cw.example.com.", TYPE_CNAME) and len(got) == 2, got
+        assert got[1][2] in ("a.cdn.example.net.", "b.cdn.example.net."), got
