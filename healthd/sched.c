@@ -331,6 +331,17 @@ void sched_checks_apply(struct sched *s, struct writer_checks *set)
                       cfg->rise, cfg->fall, hyst_state_name(cfg->stored_state));
             set->v[j++] = NULL;
             started++;
+        } else if (cfg->stored_state == HYST_UNKNOWN && old->hy.state != HYST_UNKNOWN) {
+            /* the store no longer has our state (the check was removed and set again,
+             * the store replaced): a new check, or the state would stay unwritten */
+            log_info("endpoint %s: the store has no state of ours for it any more (check "
+                     "removed and set again?); probing it afresh from unknown",
+                     cfg->name);
+            next[n++] = check_new(s, cfg, (struct hyst){.state = HYST_UNKNOWN});
+            check_stop(old);
+            set->v[j++] = NULL;
+            restarted++;
+            i++;
         } else if (probe_cfg_same(old->cfg, cfg)) {
             next[n++] = old;
             i++;

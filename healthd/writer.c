@@ -149,6 +149,19 @@ static void bad_log_new(struct writer *w)
     w->nbad = 0;
 }
 
+/* The states of set's checks as they will be stored: those of state changes in the
+ * list items, not written yet (the store was locked), replace what was read. */
+static void overlay_unwritten(struct writer_checks *set, const struct writer_item *items)
+{
+    for (const struct writer_item *it = items; it; it = it->next) {
+        struct probe_cfg key = {.endpoint_id = it->endpoint_id}, *kp = &key, **found;
+        if (it->kind != ITEM_TRANSITION || set->n == 0 ||
+            !(found = bsearch(&kp, set->v, set->n, sizeof *set->v, cmp_cfg)))
+            continue;
+        (*found)->stored_state = it->new_state;
+    }
+}
+
 /* Reads the checks of enabled endpoints and this vantage point's states in one read
  * transaction. *out: a new set by endpoint id; *gen_out: its generation. */
 static int checks_read(struct writer *w, struct writer_checks **out, int64_t *gen_out)
@@ -172,6 +185,10 @@ static int checks_read(struct writer *w, struct writer_checks **out, int64_t *ge
             r.nstates ? bsearch(&key, r.states, r.nstates, sizeof key, cmp_stored) : NULL;
         r.set->v[i]->stored_state = s ? s->state : HYST_UNKNOWN;
     }
+    overlay_unwritten(r.set, w->pending);
+    pthread_mutex_lock(&w->mu);
+    overlay_unwritten(r.set, w->queue);
+    pthread_mutex_unlock(&w->mu);
 out:
     store_tx_end(w->st, false);
     free(r.states);

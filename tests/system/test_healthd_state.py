@@ -394,6 +394,28 @@ def test_command_line(hstore, tmp_path):
         1, "gtm-healthd: check failed: --user no-such-user-x: no such user\n")
 
 
+def test_check_removed_and_set_again_between_two_reads(hstore, healthd, backends):
+    """gtmctl check rm forgets the endpoint's states; a check set again before gtm-healthd
+    next reads the store is a new check all the same: probed afresh and its state
+    stored, not left unknown (answered as up) for ever."""
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    web.set(status=503)
+    opts = ("--type", "http", "--port", web.port, "--interval", "1s", "--timeout", "500ms",
+            "--rise", "1", "--fall", "1")
+    hstore.g.run("check", "set", "web", "127.0.0.1", *opts)
+    hd = healthd(hstore.db, "--poll-interval-ms", "3000")
+    hstore.wait_state(ep, "down")
+    mark = len(hd.log())
+    hstore.g.run("check", "rm", "web", "127.0.0.1")
+    hstore.g.run("check", "set", "web", "127.0.0.1", *opts)
+    assert hstore.health(ep) is None
+    hd.wait_log(r"endpoint web/127\.0\.0\.1: the store has no state of ours for it any more",
+                start=mark, timeout=5)
+    assert hstore.wait_state(ep, "down", timeout=5)["reason"] == "HTTP 503, expected 200-399"
+    assert [e[2:4] for e in hstore.events(ep)] == [("unknown", "down"), ("unknown", "down")]
+
+
 def test_checks_set_with_gtmctl(hstore, healthd, backends):
     """The real gtmctl check set / check rm drive the daemon (the other tests insert
     rows directly, to test the daemon alone)."""
