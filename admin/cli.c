@@ -424,6 +424,20 @@ int cli_tx_commit(struct cli *c, const char *zone, const char *before, const cha
     return rc;
 }
 
+int cli_cname_loop(struct cli *c, int64_t pool_id, const char *pool)
+{
+    char name[DNAME_KEY_MAX] = "";
+    int rc = store_pool_cname_loop(c->st, pool_id, name, sizeof name);
+    if (rc)
+        return cli_store_fail(c, rc);
+    if (!name[0])
+        return 0;
+    return cli_fail(c,
+                    "pool %s would answer %s with a CNAME to itself (its endpoint %s), a "
+                    "loop no resolver can follow",
+                    pool, name, name);
+}
+
 int cli_tx_commit_rm(struct cli *c, int rc, const char *what)
 {
     if (rc)

@@ -165,6 +165,10 @@ int cli_tx_commit(struct cli *c, const char *zone, const char *before, const cha
  * 0 or an exit status. */
 int cli_tx_commit_rm(struct cli *c, int rc, const char *what);
 
+/* Inside a change to pools or policies: refuses (reported, exit status) when pool (id
+ * pool_id) would answer a managed name with a CNAME to that name itself. */
+int cli_cname_loop(struct cli *c, int64_t pool_id, const char *pool);
+
 /* Starts a change to a zone: opens the store for writing, begins the transaction,
  * finds the zone (*zone_id) and its serial (*serial_before). Returns 0 or an exit
  * status, reported. */

@@ -293,6 +293,9 @@ static int policy_set(struct cli *c)
         rc = cli_fail(c, "cannot set the policy of %s: %s", name, store_errmsg(c->st));
         goto out;
     }
+    if ((rc = cli_cname_loop(c, p.pool_id, p.pool)) ||
+        (p.fallback_pool && (rc = cli_cname_loop(c, p.fallback_pool_id, p.fallback_pool))))
+        goto out;
     if ((rc = cli_zone_commit(c, zone->id, zone->name, serial_before,
                               old.summary ? old.summary : "", after, &serial)) == 0)
         printf("%s (zone %s serial %u%s)\n", after, zone->name, serial,

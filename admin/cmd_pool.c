@@ -162,6 +162,8 @@ static int endpoint_add(struct cli *c)
             rc = cli_store_fail(c, rc);
         goto out;
     }
+    if ((rc = cli_cname_loop(c, e.pool_id, e.pool)))
+        goto out;
     if ((rc = cli_tx_commit(c, NULL, "", summary)) == 0)
         printf("added %s\n", summary);
 out:

@@ -211,6 +211,10 @@ int store_region_rm(struct store *st, int64_t id);
 
 int store_pool_add(struct store *st, const char *name, int64_t *id_out);
 int store_pool_find(struct store *st, const char *name, int64_t *id_out);
+/* The managed name (into out, "" when none) that pool id answers (as the pool or the
+ * fallback of its policy) and that is a host-name endpoint of the pool too: a CNAME to
+ * itself. */
+int store_pool_cname_loop(struct store *st, int64_t id, char *out, size_t outlen);
 int store_pool_foreach(struct store *st, store_pool_fn fn, void *arg);
 /* The first policy (by name) that answers from pool id or falls back to it, or "". */
 int store_pool_user(struct store *st, int64_t id, char *out, size_t outlen);

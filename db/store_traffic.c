@@ -105,6 +105,15 @@ int store_pool_find(struct store *st, const char *name, int64_t *id_out)
     return store__find_id(st, "SELECT id FROM pools WHERE name = ?1", name, id_out, "pool", "");
 }
 
+int store_pool_cname_loop(struct store *st, int64_t id, char *out, size_t outlen)
+{
+    return store__first_text(st,
+                             "SELECT p.name FROM policies p JOIN endpoints e ON e.pool_id = ?1 "
+                             "AND e.kind = 0 AND e.target = p.name "
+                             "WHERE ?1 IN (p.pool_id, p.fallback_pool_id) LIMIT 1",
+                             id, out, outlen, "looking for a CNAME to itself");
+}
+
 int store_pool_user(struct store *st, int64_t id, char *out, size_t outlen)
 {
     return store__first_text(st,

@@ -1712,3 +1712,30 @@ def test_short_write_lock_is_waited_for(gtmctl, day):
     check_sanitizers(err, "gtmctl record add")
     assert (p.returncode, err) == (0, "")
     assert out == f"added www.w.test.\t300\tIN\tA\t192.0.2.1 (serial {day + 1})\n"
+
+
+def test_cname_to_itself_refused(gtmctl):
+    """A pool answering a managed name may not hold that name as a host-name endpoint:
+    the answer would be a CNAME to itself. Refused whichever comes last, for the policy's
+    pool and its fallback pool."""
+    gtmctl.run("zone", "add", "loop.test", "--ns", "ns1.example.net")
+    gtmctl.run("region", "add", "eu")
+    for pool in ("p", "f"):
+        gtmctl.run("pool", "add", pool)
+    gtmctl.run("endpoint", "add", "p", "192.0.2.1", "--region", "eu")
+    gtmctl.run("endpoint", "add", "f", "WWW.loop.test", "--region", "eu")
+    gtmctl.run("policy", "set", "www.loop.test", "--pool", "p", "--mode", "failover")
+    msg = ("pool {} would answer www.loop.test. with a CNAME to itself (its endpoint "
+           "www.loop.test.), a loop no resolver can follow\n")
+    p = gtmctl.run("endpoint", "add", "p", "www.loop.test.", "--region", "eu", rc=1)
+    assert p.stderr == "gtmctl: endpoint add: " + msg.format("p")
+    p = gtmctl.run("policy", "set", "www.loop.test", "--pool", "p", "--mode", "failover",
+                   "--fallback", "f", rc=1)
+    assert p.stderr == "gtmctl: policy set: " + msg.format("f")
+    p = gtmctl.run("policy", "set", "www.loop.test", "--pool", "f", "--mode", "failover", rc=1)
+    assert p.stderr == "gtmctl: policy set: " + msg.format("f")
+    # nothing changed
+    p = gtmctl.run("endpoint", "list", "p")
+    assert "www.loop.test." not in p.stdout
+    assert gtmctl.run("policy", "list").stdout.splitlines()[1].split()[:5] == [
+        "www.loop.test.", "loop.test.", "p", "failover", "30"]
