@@ -17,6 +17,8 @@
 #include "common/xalloc.h"
 #include "db/internal.h"
 
+/* What a WAL file is cut back to after a checkpoint, in bytes. */
+#define STORE_WAL_KEEP "4194304"
 /* PRAGMA application_id of a gtm store ("gtm" + 0), so gtm refuses other databases. */
 #define STORE_APPLICATION_ID 0x67746d00
 /* Pause between attempts when a lock SQLite does not wait for is taken. */
@@ -192,13 +194,14 @@ static int exec(struct store *st, const char *sql, const char *what)
     return src == SQLITE_OK ? 0 : store__fail(st, src, what);
 }
 
-/* Whether this process may write path and the directory it is in. */
-static bool writable_here(const char *path)
+/* 0 when this process may write path and the directory it is in, else the errno that
+ * says why not (EACCES, EROFS). */
+static int writable_here(const char *path)
 {
     char *copy = xstrdup(path);
-    bool ok = access(path, W_OK) == 0 && access(dirname(copy), W_OK) == 0;
+    int err = access(path, W_OK) == 0 && access(dirname(copy), W_OK) == 0 ? 0 : errno;
     free(copy);
-    return ok;
+    return err;
 }
 
 /* Is this an empty database, a gtm store, or something else? Sets *version. The
@@ -217,7 +220,13 @@ static int check_identity(struct store *st, int *version)
     if (rc) {
         char detail[sizeof st->errmsg];
         snprintf(detail, sizeof detail, "%s", st->errmsg);
-        if (!writable_here(st->path))
+        int err = writable_here(st->path);
+        if (err == EROFS)
+            return store__failf(st, rc,
+                                "%s: %s (SQLite writes beside a store even to read it, its -wal "
+                                "and -shm files, and the file system is mounted read-only)",
+                                st->path, detail);
+        if (err)
             return store__failf(st, rc,
                                 "%s: %s (SQLite writes beside a store even to read it, its -wal "
                                 "and -shm files, and this user may not write the file or its "
@@ -285,7 +294,10 @@ int store_open(const char *path, enum store_mode mode, int busy_ms, struct store
     }
     sqlite3_extended_result_codes(st->db, 1);
     store_busy_timeout_set(st, busy_ms ? busy_ms : STORE_BUSY_TIMEOUT_MS);
-    if ((rc = exec(st, "PRAGMA foreign_keys = ON", "enabling foreign keys")) ||
+    /* journal_size_limit: the WAL shrinks back after a checkpoint (a large import
+     * would leave it at its largest for as long as a daemon has the store open) */
+    if ((rc = exec(st, "PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = " STORE_WAL_KEEP,
+                   "setting up the connection")) ||
         (rc = check_identity(st, &version)))
         goto out;
     st->migrated_from = version;
@@ -309,7 +321,9 @@ int store_open(const char *path, enum store_mode mode, int busy_ms, struct store
     if (version == 0 && mode == STORE_WRITE) {
         /* an empty file, or an SQLite file with no tables: only gtmctl init makes a store */
         rc = store__failf(st, GTM_ESCHEMA,
-                          "%s is empty, no gtm store yet: create it with gtmctl init", path);
+                          "%s is empty, no gtm store yet: create it with gtmctl init (or, if "
+                          "a store was there, put its backup back)",
+                          path);
         goto out;
     }
     /* A new or older store: WAL (readers such as gtm-dnsd never block the writer, nor

@@ -1605,6 +1605,25 @@ def test_store_this_user_may_not_write(tmp_path):
         shutil.rmtree(top)
 
 
+def test_store_on_a_read_only_file_system(tmp_path):
+    """The same on a file system mounted read-only: said so, not blamed on the user."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a file system")
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        db = Gtmctl(mnt / "gtm.db")
+        db.run("init")
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        p = db.run("zone", "list", rc=1)
+        assert p.stderr.endswith("(SQLite writes beside a store even to read it, its -wal "
+                                 "and -shm files, and the file system is mounted read-only)\n")
+    finally:
+        subprocess.run(["umount", mnt], check=True)
+
+
 def test_refuses_other_files(tmp_path):
     other = tmp_path / "other.db"
     con = sqlite3.connect(other)
@@ -1739,3 +1758,21 @@ def test_cname_to_itself_refused(gtmctl):
     assert "www.loop.test." not in p.stdout
     assert gtmctl.run("policy", "list").stdout.splitlines()[1].split()[:5] == [
         "www.loop.test.", "loop.test.", "p", "failover", "30"]
+
+
+def test_wal_shrinks_back_after_a_large_import(tmp_path, gtmctl):
+    """With the store open elsewhere (a daemon's connection keeps the WAL file), the WAL
+    a large import grew is cut back to 4 MiB by the next write, not kept at its largest."""
+    src = tmp_path / "big.zone"
+    src.write_text("$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n" +
+                   "".join(f'n{i} TXT "{"x" * 150}"\n' for i in range(40000)))
+    daemon = sqlite3.connect(gtmctl.db)
+    try:
+        daemon.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        gtmctl.run("zone", "import", "big.test", src)
+        wal = Path(f"{gtmctl.db}-wal")
+        assert wal.stat().st_size > 8 << 20
+        gtmctl.run("record", "add", "big.test", "x", "A", "300", "192.0.2.1")
+        assert wal.stat().st_size <= 4 << 20
+    finally:
+        daemon.close()
