@@ -5,7 +5,7 @@
 
 #include "admin/cli.h"
 
-extern const struct cli_cmd cmd_init;
+extern const struct cli_cmd cmd_init, cmd_backup, cmd_restore;
 extern const struct cli_cmd cmd_zone_add, cmd_zone_list, cmd_zone_rm, cmd_zone_import,
     cmd_zone_export;
 extern const struct cli_cmd cmd_record_add, cmd_record_rm, cmd_record_list;

@@ -16,20 +16,17 @@
 #define DEFAULT_DB "/var/lib/gtm/gtm.db"
 
 const struct cli_cmd *const cli_commands[] = {
-    &cmd_init,          &cmd_zone_add,     &cmd_zone_list,
-    &cmd_zone_rm,       &cmd_zone_import,  &cmd_zone_export,
-    &cmd_record_add,    &cmd_record_rm,    &cmd_record_list,
-    &cmd_region_add,    &cmd_region_list,  &cmd_region_rm,
-    &cmd_pool_add,      &cmd_pool_list,    &cmd_pool_rm,
-    &cmd_endpoint_add,  &cmd_endpoint_set, &cmd_endpoint_list,
-    &cmd_endpoint_rm,   &cmd_policy_set,   &cmd_policy_list,
-    &cmd_policy_rm,     &cmd_geo_map,      &cmd_geo_unmap,
-    &cmd_geo_list,      &cmd_latency_set,  &cmd_latency_import,
-    &cmd_latency_list,  &cmd_geo_lint,     &cmd_explain,
-    &cmd_check_set,     &cmd_check_list,   &cmd_check_rm,
-    &cmd_status,        &cmd_events,       &cmd_drill_fail,
-    &cmd_drill_restore, &cmd_drill_list,   &cmd_drain,
-    &cmd_drain_rm,      &cmd_audit,        NULL,
+    &cmd_init,          &cmd_zone_add,      &cmd_zone_list,      &cmd_zone_rm,
+    &cmd_zone_import,   &cmd_zone_export,   &cmd_record_add,     &cmd_record_rm,
+    &cmd_record_list,   &cmd_region_add,    &cmd_region_list,    &cmd_region_rm,
+    &cmd_pool_add,      &cmd_pool_list,     &cmd_pool_rm,        &cmd_endpoint_add,
+    &cmd_endpoint_set,  &cmd_endpoint_list, &cmd_endpoint_rm,    &cmd_policy_set,
+    &cmd_policy_list,   &cmd_policy_rm,     &cmd_geo_map,        &cmd_geo_unmap,
+    &cmd_geo_list,      &cmd_latency_set,   &cmd_latency_import, &cmd_latency_list,
+    &cmd_geo_lint,      &cmd_explain,       &cmd_check_set,      &cmd_check_list,
+    &cmd_check_rm,      &cmd_status,        &cmd_events,         &cmd_drill_fail,
+    &cmd_drill_restore, &cmd_drill_list,    &cmd_drain,          &cmd_drain_rm,
+    &cmd_audit,         &cmd_backup,        &cmd_restore,        NULL,
 };
 
 static void print_main_help(FILE *f)

@@ -317,6 +317,22 @@ int store_check_rm(struct store *st, int64_t endpoint_id);
 /* The checks of one pool (pool_id > 0) or all, with their endpoints, by pool and target. */
 int store_check_foreach(struct store *st, int64_t pool_id, store_check_fn fn, void *arg);
 
+/* ---- backups ----------------------------------------------------------------------- */
+
+/* Writes a copy of the whole store, as one read transaction saw it, to path (a new
+ * file: SQLite refuses one that exists). */
+int store_backup(struct store *st, const char *path);
+
+struct store_restore_info {
+    size_t zones;         /* in the backup */
+    size_t serials_moved; /* zones served before, whose serials now follow the served ones */
+};
+/* Replaces everything in the store with the backup at path (a gtm store of this schema
+ * version), in one write transaction: the daemons see the old data or the new. The
+ * backup's health states are left out (probed afresh), zones served before get serials
+ * past their served ones, and the generation moves. */
+int store_restore(struct store *st, const char *path, time_t now, struct store_restore_info *info);
+
 /* A vantage point reports it is alive at now_ms; *prev_ms gets the time it replaced (0
  * when the vantage point had none). */
 int store_vantage_seen(struct store *st, const char *vantage, int64_t now_ms, int64_t *prev_ms);

@@ -416,6 +416,28 @@ def test_check_removed_and_set_again_between_two_reads(hstore, healthd, backends
     assert [e[2:4] for e in hstore.events(ep)] == [("unknown", "down"), ("unknown", "down")]
 
 
+def test_store_restored_under_a_running_healthd(hstore, healthd, backends, tmp_path):
+    """gtmctl restore leaves the backup's health states out: gtm-healthd, which keeps
+    running, probes afresh and stores what it finds (the endpoint went down since the
+    backup, which had it up)."""
+    web = backends(HttpBackend, "127.0.0.1")
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=web.port)
+    hd = healthd(hstore.db)
+    hstore.wait_state(ep, "up")
+    hstore.g.run("backup", tmp_path / "backup.db")
+    web.set(status=503)
+    hstore.wait_state(ep, "down")
+    web.set(status=200)
+    hstore.wait_state(ep, "up")
+    web.set(status=503)
+    mark = len(hd.log())
+    hstore.g.run("restore", tmp_path / "backup.db")
+    hd.wait_log(r"endpoint web/127\.0\.0\.1: the store has no state of ours", start=mark,
+                timeout=5)
+    assert hstore.wait_state(ep, "down", timeout=5)["reason"] == "HTTP 503, expected 200-399"
+
+
 def test_checks_set_with_gtmctl(hstore, healthd, backends):
     """The real gtmctl check set / check rm drive the daemon (the other tests insert
     rows directly, to test the daemon alone)."""
