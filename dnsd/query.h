@@ -27,7 +27,8 @@
 struct query_stats {
     uint64_t queries, udp, tcp;
     uint64_t xdp;       /* UDP datagrams taken by AF_XDP (dnsd/xdp.h) */
-    uint64_t dropped;   /* too short to answer, or a response (QR set) */
+    uint64_t dropped;   /* too short to answer, a response (QR set), or a reply the kernel
+                         * did not send (full socket buffer, port 0, no route) */
     uint64_t rcode[17]; /* by RCODE, BADVERS (16) included */
     uint64_t truncated;
     uint64_t edns, nsid, ecs;

@@ -125,9 +125,16 @@ static void on_readable(uv_poll_t *h, int status, int events)
         in_reset(u, n);
         for (int sent = 0; sent < k;) {
             int r = sendmmsg(u->fd, u->out + sent, (unsigned)(k - sent), MSG_DONTWAIT);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+                /* this reply alone cannot go (port 0, no route, a firewall): the
+                 * kernel says so for the first of the rest; the others go on */
+                w->q.stats.dropped++;
+                sent++;
+                continue;
+            }
             if (r <= 0) {
-                if (r < 0 && errno == EINTR)
-                    continue;
                 w->q.stats.dropped += (uint64_t)(k - sent); /* full socket buffer */
                 break;
             }

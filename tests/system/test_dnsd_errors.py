@@ -10,8 +10,11 @@ query from the same socket (the same TCP connection); the server handles both in
 order, so the first thing that comes back must be the good query's answer.
 """
 import base64
+import os
+import signal
 import socket
 import struct
+import time
 
 import dns.message
 import dns.name
@@ -24,7 +27,7 @@ import dns.tsig
 import pytest
 
 from dnsd_util import (EDE_NOT_AUTHORITATIVE, FLAG_BITS, QR, RD, ask, check, exchange, make,
-                       mixcase, question_end, tcp_connect, tcp_recv, tcp_send)
+                       mixcase, question_end, start, tcp_connect, tcp_recv, tcp_send)
 from dnsd_util import server, shared_store, transport  # noqa: F401 (fixtures)
 
 WWW = ["www.dnsd.test. 600 IN A 192.0.2.80"]
@@ -216,3 +219,38 @@ def test_tsig_not_last_is_formerr(server, transport, where):
     data = exchange(server, bad, transport)
     assert data is not None, "no answer"
     assert header(data)[1] & 0xF == dns.rcode.FORMERR
+
+
+def test_an_unsendable_reply_costs_no_other(shared_store, dnsd):
+    """A reply the kernel refuses (to source port 0: EINVAL; no route, a firewall) is the
+    only one lost: the other replies of its batch are sent. Queued while the server is
+    stopped (SIGSTOP), so that the bad query and 30 good ones come in one batch."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a raw socket (a query from port 0)")
+    srv = start(dnsd, shared_store.db, "--threads", "1")
+    wire = make("www.dnsd.test", "A").to_wire()
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    good = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    good.bind(("127.0.0.1", 0))
+    good.settimeout(1)
+    got = 0
+    try:
+        for _ in range(3):
+            srv.daemon.signal(signal.SIGSTOP)
+            try:
+                time.sleep(0.05)
+                raw.sendto(struct.pack("!HHHH", 0, srv.port, 8 + len(wire), 0) + wire,
+                           ("127.0.0.1", 0))
+                for _ in range(30):
+                    good.sendto(wire, ("127.0.0.1", srv.port))
+            finally:
+                srv.daemon.signal(signal.SIGCONT)
+            for _ in range(30):
+                good.recv(4096)
+                got += 1
+    except socket.timeout:
+        pass
+    finally:
+        raw.close()
+        good.close()
+    assert got == 90
