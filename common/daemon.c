@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,4 +100,14 @@ int daemon_user_check(const char *user, char *msg, size_t msglen)
         return 0;
     snprintf(msg, msglen, "--user %s: no such user", user);
     return GTM_ENOTFOUND;
+}
+
+void daemon_signals_ignore(bool stopping)
+{
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
+    if (stopping) {
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+    }
 }

@@ -5,6 +5,9 @@
 #ifndef GTM_COMMON_DAEMON_H
 #define GTM_COMMON_DAEMON_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* Forks. The parent waits for daemon_notify() and exits with the status it gets; the
  * child returns 0 with *notify_fd set, in a new session with stdin and stdout on
  * /dev/null and stderr still the parent's until daemon_notify() (where start-up errors
@@ -22,5 +25,10 @@ void daemon_pidfile_remove(const char *path);
 int daemon_drop_privileges(const char *user);
 /* --check-config of --user: 0 if user exists, else GTM_ENOTFOUND with msg. */
 int daemon_user_check(const char *user, char *msg, size_t msglen);
+/* Ignores SIGHUP and SIGUSR1 (reload, counters), whose default action would kill a
+ * daemon that has no handler for them: while it starts (a store or GeoIP file can
+ * take seconds to load; systemctl reload may come then), and, with stopping, also
+ * SIGTERM and SIGINT once its handlers are closed for the stop's last seconds. */
+void daemon_signals_ignore(bool stopping);
 
 #endif

@@ -137,6 +137,7 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
     uv_close((uv_handle_t *)&d->sig_usr1, NULL);
+    daemon_signals_ignore(true);
     uv_close((uv_handle_t *)&d->steer_timer, NULL);
 }
 
@@ -395,6 +396,7 @@ int main(int argc, char **argv)
 {
     static struct dnsd d;
     log_open("gtm-dnsd", false);
+    daemon_signals_ignore(false);
     int rc = cfg_program_load(&program, &d.cfg, argc, argv);
     if (rc < 0) {
         if (d.cfg.syslog)

@@ -64,6 +64,7 @@ static void on_stop_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&h->sig_int, NULL);
     uv_close((uv_handle_t *)&h->sig_hup, NULL);
     uv_close((uv_handle_t *)&h->sig_usr1, NULL);
+    daemon_signals_ignore(true);
     writer_async_detach(&h->writer);
     uv_close((uv_handle_t *)&h->checks_async, NULL);
     sched_stop(&h->sched);
@@ -233,6 +234,7 @@ int main(int argc, char **argv)
 {
     static struct healthd h;
     log_open("gtm-healthd", false);
+    daemon_signals_ignore(false);
     int rc = cfg_program_load(&program, &h.cfg, argc, argv);
     if (rc < 0) {
         if (h.cfg.syslog)

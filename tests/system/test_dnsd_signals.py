@@ -3,16 +3,21 @@
 a TCP client holding a connection, and after sending the TCP answers it owes; SIGHUP
 forces a reload of the store (logged).
 """
+import os
 import re
+import select
 import signal
 import socket
+import subprocess
 import time
 
 import dns.message
 import dns.rcode
 import pytest
 
-from dnsd_util import ask, check, make, start, tcp_connect, tcp_recv, tcp_send
+from conftest import BUILDDIR
+from dnsd_util import (ask, check, free_loopback_port, make, start, tcp_connect, tcp_recv,
+                       tcp_send)
 from dnsd_util import server, shared_store, store  # noqa: F401 (fixtures)
 
 WWW = ["www.dnsd.test. 600 IN A 192.0.2.80"]
@@ -63,12 +68,18 @@ def test_stop_sends_the_tcp_answers_still_owed(server):
         first = tcp_recv(s)  # the server has read and answered the batch
         check(qs[0], first, answer=HUGE)
         server.daemon.signal(signal.SIGTERM)
+        # reload, counters and a second stop during the stop: no handlers then, but no
+        # death by their default action either
+        server.daemon.wait_log(r"Terminated: stopping", timeout=5)
+        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM):
+            server.daemon.signal(sig)
         for q in qs[1:]:
             wire = tcp_recv(s)
             assert wire is not None, f"connection closed before the answer to {q.id}"
             check(q, wire, answer=HUGE)
         assert tcp_recv(s) is None
     assert server.daemon.proc.wait(timeout=5) == 0
+    assert "stopped after queries" in server.log()
 
 
 def test_sighup_forces_a_reload(store, dnsd):
@@ -115,3 +126,35 @@ def test_sighup_under_load_loses_no_query(server):
     # signals sent close together may be handled as one reload; several happened
     forced = re.findall(r"reloaded generation \d+ \(forced\)", server.log()[at:])
     assert len(forced) >= 3, server.log()[at:]
+
+
+@pytest.mark.parametrize("prog", ["gtm-dnsd", "gtm-healthd"])
+def test_reload_signals_while_starting(store, prog, tmp_path):
+    """SIGHUP and SIGUSR1 before the handlers exist (a store or GeoIP file can take
+    seconds to load, and systemctl reload may come then) are ignored, not fatal: the
+    daemon goes on starting. Here it waits to read its config file, a FIFO."""
+    fifo = tmp_path / "conf"
+    os.mkfifo(fifo)
+    conf = f"db {store.db}\n"
+    if prog == "gtm-dnsd":
+        conf += f"listen 127.0.0.1:{free_loopback_port()}\n"
+    p = subprocess.Popen([BUILDDIR / prog, "--config", fifo, "--foreground"],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        p.send_signal(signal.SIGHUP)
+        p.send_signal(signal.SIGUSR1)
+        time.sleep(0.2)
+        assert p.poll() is None, "killed by a signal it had no handler for yet"
+        fifo.write_text(conf)
+        lines, deadline = [], time.monotonic() + 20
+        while not any(" ready" in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            if select.select([p.stderr], [], [], 0.5)[0]:
+                line = p.stderr.readline()
+                assert line, lines  # it exited
+                lines.append(line)
+    finally:
+        p.terminate()
+        p.communicate(timeout=10)
+    assert p.returncode == 0, lines
