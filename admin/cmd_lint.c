@@ -81,11 +81,12 @@ static void lint_policy_regions(struct lint *l, const struct snap *s, const stru
     for (size_t i = 0; i < in->nmap; i++) {
         char key[64];
         size_t with = 0;
+        uint16_t answering = 0;
         geo_key_format(&in->map[i].key, key, sizeof key);
         for (size_t r = 0; r < in->map[i].nregions; r++) {
             uint16_t region = in->map[i].regions[r];
             if (pool_has_region(p->pool, region))
-                with++;
+                with++, answering = region;
             else
                 report(l, false,
                        "geo map %s lists region %s, which has no endpoint answering "
@@ -98,18 +99,13 @@ static void lint_policy_regions(struct lint *l, const struct snap *s, const stru
                    "in pool %s; its clients are answered as if unmapped (the '*' entry, "
                    "else any region of the pool by name)",
                    p->name, key, p->pool->name);
+        else if (with == 1)
+            report(l, false,
+                   "policy %s: of the regions geo map %s lists, only %s has endpoints in "
+                   "pool %s: when it fails, its clients get the policy's fallback, not "
+                   "another region (no failover target: list a second region)",
+                   p->name, key, s->regions[answering].name, p->pool->name);
     }
-}
-
-static void lint_single_regions(struct lint *l, const struct geo_inputs *in)
-{
-    size_t single = 0;
-    for (size_t i = 0; i < in->nmap; i++)
-        single += in->map[i].nregions == 1;
-    if (in->nmap && single == in->nmap)
-        report(l, false,
-               "every geo map entry lists a single region: when one fails, its "
-               "clients have no failover target in the map (list a second region)");
 }
 
 /* Is b inside a (a shorter or equal prefix covering b's network)? */
@@ -162,7 +158,6 @@ static int geo_lint(struct cli *c)
         return cli_fail(c, "%s", msg);
     bool *distance_used = xcalloc(s->nregions + 1, sizeof *distance_used);
     lint_coverage(&l, &s->geo_in);
-    lint_single_regions(&l, &s->geo_in);
     lint_cidrs(&l, &s->geo_in);
     /* the policies, found on their nodes */
     for (uint32_t i = 0; i <= s->mask; i++) {
@@ -189,9 +184,10 @@ const struct cli_cmd cmd_geo_lint = {
     .summary = "check the geo map for holes, dead entries and missing failover targets",
     .help = "Errors (exit status 1): continents with no mapping and no '*' entry; map entries\n"
             "none of whose regions has an endpoint in a geo policy's pool. Warnings: entries\n"
-            "naming regions without endpoints in such a pool, a map whose every entry lists\n"
-            "a single region (no failover target), CIDR overrides inside one another, regions\n"
-            "without coordinates used by latency or proximity policies.",
+            "naming regions without endpoints in such a pool, entries with one region alone\n"
+            "that has endpoints there (no failover target: when it fails, its clients get\n"
+            "the policy's fallback), CIDR overrides inside one another, regions without\n"
+            "coordinates used by latency or proximity policies.",
     .min_args = 0,
     .max_args = 0,
     .run = geo_lint,

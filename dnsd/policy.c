@@ -472,8 +472,9 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
     answer_from(&r, out);
     if (r.degraded) {
         out->ttl_s = health_ttl_degraded(p->ttl_s, p->ttl_degraded_s);
-        pol__trace(&r, "an endpoint of the pool is down or flapping: TTL %u instead of %u",
-                   out->ttl_s, p->ttl_s);
+        if (out->ttl_s != p->ttl_s)
+            pol__trace(&r, "an endpoint of the pool is down or flapping: TTL %u instead of %u",
+                       out->ttl_s, p->ttl_s);
     }
     /* the scope: how much of the address the answer holds for, at most what gtm uses of
      * one (/24, /56). Longer than the source prefix when the bits sent did not decide

@@ -1,8 +1,8 @@
 """gtmctl geo lint: what an operator wants to know about the geo map before a region
 fails. Errors (exit status 1): continents with no mapping and no '*' (holes), map
 entries none of whose regions has an endpoint in a geo policy's pool. Warnings: an
-entry naming a region without (answering) endpoints in such a pool, a map whose every
-entry lists one region (no failover target), CIDR overrides inside one another, regions
+entry naming a region without (answering) endpoints in such a pool, an entry with only
+one region that answers in it (no failover target), CIDR overrides inside one another, regions
 without coordinates that distance must rank. A clean map: exit 0, "0 errors, 0
 warnings".
 """
@@ -46,8 +46,10 @@ def hole(continent, countries=""):
             f"'*' REGION,...)")
 
 
-SINGLE = ("warning: every geo map entry lists a single region: when one fails, its clients "
-          "have no failover target in the map (list a second region)")
+def single(key, region):
+    return (f"warning: policy {GEO}: of the regions geo map {key} lists, only {region} has "
+            f"endpoints in pool web: when it fails, its clients get the policy's fallback, not "
+            f"another region (no failover target: list a second region)")
 
 
 def no_endpoint(key, region):
@@ -97,17 +99,26 @@ def test_regions_without_endpoints(g):
     g.run("geo", "map", "DE", "eu-central,us-east")
     g.run("endpoint", "set", "web", WEB_V4["eu-central"], "--weight", "0")  # drained
     out = lint(g, 1)
-    assert out[-1] == "1 error, 3 warnings"
+    assert out[-1] == "1 error, 5 warnings"
     assert set(out[:-1]) == {no_endpoint("GB", "lab"), no_endpoint("FR", "sa-east"),
-                             dead_entry("FR"), no_endpoint("DE", "eu-central")}
+                             dead_entry("FR"), no_endpoint("DE", "eu-central"),
+                             single("GB", "eu-west"), single("DE", "us-east")}
 
 
-def test_single_region_map(g):
+def test_single_region_entries(g):
+    """Each entry where one region alone answers for a geo policy: when it fails, its
+    clients get the fallback (fail-open: that region's endpoints, down or not)."""
     g.run("geo", "map", "*", "us-east")
-    g.run("geo", "map", "EU", "eu-west")
-    g.run("geo", "map", "10.0.0.0/8", "eu-central")
-    assert lint(g, 0) == [SINGLE, "0 errors, 1 warning"]
     g.run("geo", "map", "EU", "eu-west,eu-central")
+    g.run("geo", "map", "JP", "us-east,lab")  # lab: no endpoint in the pool
+    g.run("geo", "map", "10.0.0.0/8", "eu-central")
+    out = lint(g, 0)
+    assert out[-1] == "0 errors, 4 warnings"
+    assert set(out[:-1]) == {single("*", "us-east"), single("JP", "us-east"),
+                             no_endpoint("JP", "lab"), single("10.0.0.0/8", "eu-central")}
+    g.run("geo", "map", "*", "us-east,eu-west")
+    g.run("geo", "map", "JP", "us-east,eu-central")
+    g.run("geo", "map", "10.0.0.0/8", "eu-central,eu-west")
     assert lint(g, 0) == ["0 errors, 0 warnings"]
 
 
@@ -137,10 +148,12 @@ def test_everything_at_once(g):
     g.run("policy", "set", PROX, "--pool", "web", "--mode", "proximity")
     g.run("endpoint", "add", "web", WEB_V4["lab"], "--region", "lab", "--enabled", "no")
     out = lint(g, 1)
-    assert out[-1] == "6 errors, 4 warnings"
-    assert len(out) == 11
+    assert out[-1] == "6 errors, 6 warnings"
+    assert len(out) == 13
     assert set(out[:-1]) == {hole("AF"), hole("AN"), hole("AS"), hole("OC"), hole("SA"),
-                             SINGLE, overlap("10.0.0.0/8", "10.9.0.0/16"),
+                             single("EU", "eu-west"), single("10.0.0.0/8", "us-east"),
+                             single("10.9.0.0/16", "eu-central"),
+                             overlap("10.0.0.0/8", "10.9.0.0/16"),
                              no_endpoint("NA", "lab"), dead_entry("NA"),
                              "warning: region lab has no coordinates, but a latency or "
                              "proximity policy uses it: distance cannot rank it (region add "
