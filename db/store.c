@@ -48,6 +48,11 @@ int store__fail(struct store *st, int sqlite_rc, const char *what)
                  ? GTM_EEXIST
                  : GTM_ECONSTRAINT;
         break;
+    case SQLITE_FULL:
+        return store__failf(st, GTM_ESTORE,
+                            "%s%sthe file system holding the store %s is full: free space there "
+                            "and try again",
+                            what ? what : "", what ? ": " : "", st->path);
     case SQLITE_NOMEM: rc = -ENOMEM; break;
     case SQLITE_NOTFOUND: rc = GTM_ENOTFOUND; break;
     default: rc = GTM_ESTORE; break;

@@ -3,6 +3,7 @@ ldns-read-zone), zone files in the styles real providers export, all-or-nothing
 imports, SOA serials, the audit log, record edits, the command line, and concurrent
 writers. Every test uses its own store in its temp directory.
 """
+import contextlib
 import datetime
 import os
 import re
@@ -1605,23 +1606,43 @@ def test_store_this_user_may_not_write(tmp_path):
         shutil.rmtree(top)
 
 
-def test_store_on_a_read_only_file_system(tmp_path):
-    """The same on a file system mounted read-only: said so, not blamed on the user."""
+@contextlib.contextmanager
+def tmpfs(mnt, size):
+    """A tmpfs of size mounted at mnt for the block (root only: skips otherwise)."""
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a file system")
-    mnt = tmp_path / "ro"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt]).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mnt]).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", mnt], check=True)
+
+
+def test_store_on_a_read_only_file_system(tmp_path):
+    """The same on a file system mounted read-only: said so, not blamed on the user."""
+    with tmpfs(tmp_path / "ro", "4m") as mnt:
         db = Gtmctl(mnt / "gtm.db")
         db.run("init")
         subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
         p = db.run("zone", "list", rc=1)
         assert p.stderr.endswith("(SQLite writes beside a store even to read it, its -wal "
                                  "and -shm files, and the file system is mounted read-only)\n")
-    finally:
-        subprocess.run(["umount", mnt], check=True)
+
+
+def test_store_on_a_full_file_system(tmp_path):
+    """A write that finds the disk full says so, and changes nothing."""
+    src = tmp_path / "big.zone"
+    src.write_text("$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n" +
+                   "".join(f'n{i} TXT "{"x" * 200}"\n' for i in range(20000)))
+    with tmpfs(tmp_path / "full", "2m") as mnt:
+        db = Gtmctl(mnt / "gtm.db")
+        db.run("init")
+        p = db.run("zone", "import", "big.test", src, rc=1)
+        assert f"the file system holding the store {db.db} is full: free space there and " \
+            "try again; nothing was changed\n" in p.stderr, p.stderr
+        assert db.run("zone", "list").stdout.splitlines()[1:] == []
 
 
 def test_refuses_other_files(tmp_path):
