@@ -254,6 +254,11 @@ static void *loader_main(void *arg)
                      (unsigned long long)next->generation, force ? " (forced)" : "", next->nzones,
                      next->nrecords, next->nnodes, (unsigned long long)(compiled - t0),
                      (unsigned long long)(now_ms() - compiled));
+            if (next->nzones == 0 && old && old->nzones)
+                log_warn("the store has no zone any more (it had %zu): every query is "
+                         "REFUSED now; if that is not meant, restore a backup "
+                         "(gtmctl restore)",
+                         old->nzones);
             snap_free(old);
             /* hand the old snapshot's pages back to the system: glibc keeps freed
              * memory of this thread's arena otherwise, and a big zone's resident size

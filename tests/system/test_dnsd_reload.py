@@ -202,3 +202,13 @@ def test_restore_under_a_running_server(srv, store, tmp_path):
     assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert con.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
     con.close()
+
+
+def test_last_zone_gone_is_warned(srv, store):
+    """A store that loses its every zone (an emptied file initialised again, a zone rm
+    too many) leaves every query REFUSED: the log says so, as a warning."""
+    for line in store.run("zone", "list").stdout.splitlines()[1:]:
+        store.run("zone", "rm", line.split()[0], "--with-policies")
+    until(srv, make("www.dnsd.test", "A"), "udp", lambda r: r.rcode() == dns.rcode.REFUSED)
+    srv.daemon.wait_log(r"warn: the store has no zone any more \(it had \d+\): every query is "
+                        r"REFUSED now", timeout=5)
