@@ -17,10 +17,12 @@
 #include "db/store.h"
 #include "dnsd/internal.h"
 
+#define TYPE_A 1
 #define TYPE_NS 2
 #define TYPE_CNAME 5
 #define TYPE_SOA 6
 #define TYPE_MX 15
+#define TYPE_AAAA 28
 #define TYPE_SRV 33
 #define TYPE_SVCB 64
 #define TYPE_HTTPS 65
@@ -237,9 +239,12 @@ static int on_rr(void *arg, int64_t zone_id, const struct store_rr *rr)
         snprintf(b->msg, b->msglen, "record %s: no zone or a malformed owner", rr->owner);
         return GTM_ESTORE;
     }
-    /* the answer path follows CNAME and DNAME targets: they must be one name */
-    if ((rr->type == TYPE_CNAME || rr->type == TYPE_DNAME) &&
-        (rr->wire_len > DNAME_WIRE_MAX || !is_one_name(rr->wire, rr->wire_len))) {
+    /* the answer path follows CNAME and DNAME targets: they must be one name; an
+     * address of another length would make the answer malformed */
+    if (((rr->type == TYPE_CNAME || rr->type == TYPE_DNAME) &&
+         (rr->wire_len > DNAME_WIRE_MAX || !is_one_name(rr->wire, rr->wire_len))) ||
+        (rr->type == TYPE_A && rr->wire_len != 4) ||
+        (rr->type == TYPE_AAAA && rr->wire_len != 16)) {
         snprintf(b->msg, b->msglen, "record %s type %u: malformed RDATA in the store", rr->owner,
                  rr->type);
         return GTM_ESTORE;

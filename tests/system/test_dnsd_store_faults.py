@@ -259,9 +259,12 @@ def test_queries_keep_being_answered_through_faults(served, store, tmp_path):
     assert count[0] > 10
 
 
-def test_data_that_does_not_compile(served, store):
+@pytest.mark.parametrize("rtype,rdata,wire", [(5, "", ""), (1, "1.2.3", "010203"),
+                                              (28, "::", "0000")], ids=["cname", "a", "aaaa"])
+def test_data_that_does_not_compile(served, store, rtype, rdata, wire):
     """A record the server cannot serve, written behind gtmctl's back (a CNAME without a
-    target: gtmctl refuses it): the last good data goes on being served, the log names
+    target, addresses of the wrong length: gtmctl refuses them, the server would send them
+    malformed): the last good data goes on being served, the log names
     the record once and does not call the store usable again while that data stands;
     an edit meanwhile is not served (the data is compiled as a whole); once the record is
     gone, the edit is served and the store is usable again."""
@@ -269,8 +272,9 @@ def test_data_that_does_not_compile(served, store):
     try:
         at = len(served.log())
         w.execute("INSERT INTO records (zone_id, owner, type, ttl, rdata, wire) SELECT id, "
-                  "'broken.dnsd.test.', 5, 60, '', x'' FROM zones WHERE name = 'dnsd.test.'")
-        wait_trouble(served, at, "record broken.dnsd.test. type 5: malformed RDATA")
+                  f"'broken.dnsd.test.', {rtype}, 60, '{rdata}', x'{wire}' FROM zones WHERE "
+                  "name = 'dnsd.test.'")
+        wait_trouble(served, at, f"record broken.dnsd.test. type {rtype}: malformed RDATA")
         store.run("record", "add", "dnsd.test", "meanwhile", "A", "60", "192.0.2.113")
         time.sleep(1)  # ten polls of the store
         log = served.log()[at:]
