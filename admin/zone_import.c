@@ -323,6 +323,53 @@ static int check_dname_over_policies(struct cli *c, int64_t zone_id, const struc
     return 0;
 }
 
+/* The managed names of one zone. */
+struct managed {
+    int64_t zone_id;
+    char **names;
+    size_t n;
+};
+
+static int managed_add(void *arg, const struct store_policy *p)
+{
+    struct managed *m = arg;
+    if (p->zone_id == m->zone_id) {
+        m->names = xreallocarray(m->names, m->n + 1, sizeof *m->names);
+        m->names[m->n++] = xstrdup(p->name);
+    }
+    return 0;
+}
+
+/* A managed name has no records (its policy answers it): every record of the file at
+ * one of the zone's managed names, at most ZONEFILE_MAX_ERRORS, into err (one a line).
+ * Returns 0, GTM_EINVAL with err, or a store failure. */
+static int check_managed(struct cli *c, int64_t zone_id, const struct rr_list *rrs, char *err,
+                         size_t errlen)
+{
+    struct managed m = {.zone_id = zone_id};
+    int rc = store_policy_foreach(c->st, managed_add, &m), found = 0;
+    size_t len = 0;
+    for (size_t i = 0; rc == 0 && i < rrs->n && found < ZONEFILE_MAX_ERRORS; i++) {
+        const struct rr_item *it = &rrs->v[i];
+        for (size_t k = 0; k < m.n; k++) {
+            if (strcmp(m.names[k], it->owner) != 0)
+                continue;
+            int n = snprintf(err + len, errlen - len,
+                             "%s%s:%d: %s is a managed name: its policy answers it, it can "
+                             "have no records (leave the line out, or first gtmctl policy "
+                             "rm %s)",
+                             found ? "\n" : "", it->file, it->line, it->owner, it->owner);
+            len += n > 0 && (size_t)n < errlen - len ? (size_t)n : 0;
+            found++;
+            break;
+        }
+    }
+    for (size_t k = 0; k < m.n; k++)
+        free(m.names[k]);
+    free(m.names);
+    return rc ? rc : found ? GTM_EINVAL : 0;
+}
+
 /* Fails with the errors of err, one a line: all but the last reported on their own. */
 static int import_fail(struct cli *c, char *err)
 {
@@ -367,7 +414,11 @@ static int zone_import(struct cli *c)
         existed = false;
         rc = store_zone_add(c->st, zone, &zone_id);
     } else if (rc == 0) {
-        if ((rc = store_zone_serial_get(c->st, zone_id, &serial_before)) == 0 &&
+        if ((rc = check_managed(c, zone_id, &im.rrs, err, sizeof err)) == GTM_EINVAL) {
+            rc = import_fail(c, err);
+            goto out;
+        }
+        if (rc == 0 && (rc = store_zone_serial_get(c->st, zone_id, &serial_before)) == 0 &&
             (rc = store_rr_foreach(c->st, zone_id, NULL, collect_old, &old)) == 0)
             rc = store_zone_clear(c->st, zone_id);
     }

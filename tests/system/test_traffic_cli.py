@@ -437,6 +437,24 @@ def test_record_add_on_a_managed_name_is_refused(world):
     g.run("record", "add", "example.com", "www", "A", "300", "192.0.2.80")
 
 
+def test_zone_import_with_records_at_a_managed_name(world, tmp_path):
+    """A zone file with records at a managed name: each one reported, with what to do,
+    before anything is written."""
+    g = world
+    g.run("policy", "set", "www.example.com", "--pool", "web", "--mode", "all")
+    src = tmp_path / "z"
+    src.write_text(g.run("zone", "export", "example.com").stdout +
+                   "www.example.com. 300 IN A 192.0.2.80\nok 300 IN A 192.0.2.81\n"
+                   "WWW.example.com. 300 IN AAAA 2001:db8::80\n")
+    with unchanged(g, ("zone", "list"), ("record", "list", "example.com")):
+        p = g.run("zone", "import", "example.com", src, rc=1)
+    n = len(src.read_text().splitlines())
+    what = ("www.example.com. is a managed name: its policy answers it, it can have no "
+            "records (leave the line out, or first gtmctl policy rm www.example.com.)")
+    assert p.stderr == (f"gtmctl: zone import: {src}:{n - 2}: {what}\n"
+                        f"gtmctl: zone import: {src}:{n}: {what}; nothing was changed\n")
+
+
 def test_no_managed_name_below_a_dname(world, tmp_path):
     """RFC 6672: a DNAME redirects every name below it, so a managed name there would
     never be answered. policy set refuses one below a DNAME, and a zone import refuses
