@@ -227,6 +227,34 @@ int rr_origin_once(ldns_rr *lr, const ldns_rdf *origin)
     return n;
 }
 
+/* The next blank-separated field of *p: its start, and its length in *len. */
+static const char *field(const char **p, size_t *len)
+{
+    const char *s = *p;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = 0;
+    while (s[n] && !isspace((unsigned char)s[n]))
+        n++;
+    *p = s + n;
+    *len = n;
+    return s;
+}
+
+/* Where the RDATA of entry (a presentation line; one starting with a blank has no
+ * owner) starts: past the owner, TTL, class and type. */
+static const char *rdata_start(const char *entry)
+{
+    const char *p = entry, *tok;
+    size_t len = 0;
+    if (!isspace((unsigned char)*p))
+        field(&p, &len); /* the owner */
+    do                   /* TTL and class, then the type */
+        tok = field(&p, &len);
+    while (len && (isdigit((unsigned char)*tok) || rr_is_class(tok, len)));
+    return p;
+}
+
 /* Other providers' extensions that exports carry, and what to do about them. */
 #define ALIAS_HINT                                                                                 \
     "ALIAS (ANAME) is a provider's extension, no DNS record: write the A/AAAA records it "         \
@@ -291,9 +319,29 @@ static bool has_long_string(const char *entry)
     return false;
 }
 
+/* An address of the other family as the RDATA of an A or AAAA record. */
+static const char *family_hint(const char *entry)
+{
+    const char *rdata = rdata_start(entry), *type = rdata, *p = rdata;
+    size_t tlen = 0, len = 0;
+    while (type > entry && isspace((unsigned char)type[-1]))
+        type--;
+    while (type > entry && !isspace((unsigned char)type[-1]))
+        type--, tlen++;
+    const char *addr = field(&p, &len);
+    bool v6 = memchr(addr, ':', len) != NULL;
+    if (tlen == 1 && strncasecmp(type, "A", 1) == 0 && v6)
+        return "an IPv6 address goes in an AAAA record";
+    if (tlen == 4 && strncasecmp(type, "AAAA", 4) == 0 && !v6 && memchr(addr, '.', len))
+        return "an IPv4 address goes in an A record";
+    return NULL;
+}
+
 const char *rr_parse_hint(const char *entry)
 {
     const char *hint = extension_hint(entry);
+    if (!hint)
+        hint = family_hint(entry);
     if (!hint && has_long_string(entry))
         hint = "a string holds at most 255 bytes (RFC 1035 section 3.3): write longer TXT data as "
                "several quoted strings";
@@ -376,34 +424,6 @@ bool rr_is_class(const char *tok, size_t len)
     return (len == 2 && (strncasecmp(tok, "IN", 2) == 0 || strncasecmp(tok, "CH", 2) == 0 ||
                          strncasecmp(tok, "HS", 2) == 0 || strncasecmp(tok, "CS", 2) == 0)) ||
            (len > 5 && strncasecmp(tok, "CLASS", 5) == 0);
-}
-
-/* The next blank-separated field of *p: its start, and its length in *len. */
-static const char *field(const char **p, size_t *len)
-{
-    const char *s = *p;
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = 0;
-    while (s[n] && !isspace((unsigned char)s[n]))
-        n++;
-    *p = s + n;
-    *len = n;
-    return s;
-}
-
-/* Where the RDATA of entry (a presentation line; one starting with a blank has no
- * owner) starts: past the owner, TTL, class and type. */
-static const char *rdata_start(const char *entry)
-{
-    const char *p = entry, *tok;
-    size_t len = 0;
-    if (!isspace((unsigned char)*p))
-        field(&p, &len); /* the owner */
-    do                   /* TTL and class, then the type */
-        tok = field(&p, &len);
-    while (len && (isdigit((unsigned char)*tok) || rr_is_class(tok, len)));
-    return p;
 }
 
 char *rr_caa_quoted(const char *entry)

@@ -1797,3 +1797,12 @@ def test_wal_shrinks_back_after_a_large_import(tmp_path, gtmctl):
         assert wal.stat().st_size <= 4 << 20
     finally:
         daemon.close()
+
+
+def test_address_of_the_other_family_hinted(gtmctl):
+    gtmctl.run("zone", "add", "fam.test", "--ns", "ns1.example.net")
+    for rtype, addr, hint in (("A", "2001:db8::1", "an IPv6 address goes in an AAAA record"),
+                              ("AAAA", "192.0.2.1", "an IPv4 address goes in an A record")):
+        p = gtmctl.run("record", "add", "fam.test", "x", rtype, "300", addr, rc=1)
+        assert p.stderr == ("gtmctl: record add: Syntax error, could not parse the RR's rdata "
+                            f"in 'x 300 IN {rtype} {addr}': {hint}\n")
