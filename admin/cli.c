@@ -240,25 +240,27 @@ int cli_real_parse(const char *s, double min, double max, double *out)
     return 0;
 }
 
-int cli_parse_name(const struct cli *c, const char *what, const char *s, char key[DNAME_KEY_MAX])
+/* The key of domain name s (presentation form, relative names as absolute). 0 or -1. */
+static int name_key(const char *s, char key[DNAME_KEY_MAX])
 {
     ldns_rdf *rdf = NULL;
-    int rc = CLI_EXIT_USAGE;
+    int rc =
+        ldns_str2rdf_dname(&rdf, s) == LDNS_STATUS_OK && rdf &&
+                dname_key_from_wire(ldns_rdf_data(rdf), ldns_rdf_size(rdf), key, DNAME_KEY_MAX) == 0
+            ? 0
+            : -1;
+    ldns_rdf_deep_free(rdf);
+    return rc;
+}
+
+int cli_parse_name(const struct cli *c, const char *what, const char *s, char key[DNAME_KEY_MAX])
+{
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p >= 0x80)
             return cli_usage_error(c, "%s: '%s' is not ASCII: " RR_IDN_HINT, what, s);
-    if (ldns_str2rdf_dname(&rdf, s) != LDNS_STATUS_OK || !rdf) {
-        rc = cli_usage_error(c, "%s: '%s' is not a domain name", what, s);
-        goto out;
-    }
-    if (dname_key_from_wire(ldns_rdf_data(rdf), ldns_rdf_size(rdf), key, DNAME_KEY_MAX) != 0) {
-        rc = cli_usage_error(c, "%s: '%s' is not a domain name", what, s);
-        goto out;
-    }
-    rc = 0;
-out:
-    ldns_rdf_deep_free(rdf);
-    return rc;
+    if (name_key(s, key) != 0)
+        return cli_usage_error(c, "%s: '%s' is not a domain name", what, s);
+    return 0;
 }
 
 int cli_parse_ident(const struct cli *c, const char *what, const char *s)
@@ -447,11 +449,30 @@ int cli_tx_commit_rm(struct cli *c, int rc, const char *what)
     return rc;
 }
 
+/* A ZONE that is no zone, when the next argument is one: the arguments were swapped. */
+static int zone_swapped(struct cli *c, const char *zone)
+{
+    char next[DNAME_KEY_MAX];
+    int64_t id;
+    if (c->nargs < 2 || name_key(c->args[1], next) != 0 || store_zone_find(c->st, next, &id) != 0)
+        return -1;
+    return cli_fail(c,
+                    "no zone %s in the store, but %s is one: the zone comes first (gtmctl %s %s)",
+                    zone, next, c->cmd->name, c->cmd->synopsis);
+}
+
 int cli_zone_begin(struct cli *c, const char *zone, int64_t *zone_id, uint32_t *serial_before)
 {
     int rc = cli_tx_begin(c);
-    if (rc == 0 && ((rc = store_zone_find(c->st, zone, zone_id)) ||
-                    (rc = store_zone_serial_get(c->st, *zone_id, serial_before))))
+    if (rc)
+        return rc; /* reported */
+    if ((rc = store_zone_find(c->st, zone, zone_id)) == GTM_ENOTFOUND) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", store_errmsg(c->st));
+        int swapped = zone_swapped(c, zone);
+        return swapped >= 0 ? swapped : cli_fail(c, "%s", msg);
+    }
+    if (rc || (rc = store_zone_serial_get(c->st, *zone_id, serial_before)))
         rc = cli_store_fail(c, rc);
     return rc;
 }

@@ -1806,3 +1806,12 @@ def test_address_of_the_other_family_hinted(gtmctl):
         p = gtmctl.run("record", "add", "fam.test", "x", rtype, "300", addr, rc=1)
         assert p.stderr == ("gtmctl: record add: Syntax error, could not parse the RR's rdata "
                             f"in 'x 300 IN {rtype} {addr}': {hint}\n")
+
+
+def test_zone_and_name_swapped(gtmctl):
+    gtmctl.run("zone", "add", "swap.test", "--ns", "ns1.example.net")
+    p = gtmctl.run("record", "add", "www", "swap.test", "A", "300", "192.0.2.1", rc=1)
+    assert p.stderr == ("gtmctl: record add: no zone www. in the store, but swap.test. is one: "
+                        "the zone comes first (gtmctl record add ZONE NAME TYPE TTL RDATA...)\n")
+    p = gtmctl.run("record", "add", "other.test", "www", "A", "300", "192.0.2.1", rc=1)
+    assert p.stderr == "gtmctl: record add: no zone other.test. in the store\n"
