@@ -326,8 +326,8 @@ int store_open(const char *path, enum store_mode mode, int busy_ms, struct store
     if (version == 0 && mode == STORE_WRITE) {
         /* an empty file, or an SQLite file with no tables: only gtmctl init makes a store */
         rc = store__failf(st, GTM_ESCHEMA,
-                          "%s is empty, no gtm store yet: create it with gtmctl init (or, if "
-                          "a store was there, put its backup back)",
+                          "%s is empty, no gtm store yet: create it with gtmctl init (and if "
+                          "a store was there, gtmctl restore its backup then)",
                           path);
         goto out;
     }

@@ -1562,7 +1562,9 @@ def test_only_init_makes_or_migrates_a_store_silently(tmp_path):
     empty = write(tmp_path / "empty.db", "")
     p = run_raw(["--db", empty, "region", "add", "eu"])
     assert (p.returncode, p.stderr) == (1, f"gtmctl: region add: {empty} is empty, no gtm "
-                                           "store yet: create it with gtmctl init\n")
+                                           "store yet: create it with gtmctl init (and if a "
+                                           "store was there, gtmctl restore its backup "
+                                           "then)\n")
     assert empty.read_bytes() == b""
     old = tmp_path / "v1.db"
     con = sqlite3.connect(old)
