@@ -1,6 +1,7 @@
 /* healthd/probe_dns.c — DNS probes: the check's query (built with ldns when the check
  * was read) goes over UDP to the probe address; the endpoint is up when a reply with
- * our ID and question (RFC 5452 §4.3) says NOERROR with at least one answer. Loop
+ * our ID and question (RFC 5452 §4.3) says NOERROR with at least one answer for the
+ * question (its name, with its type or a CNAME). Loop
  * thread only. Per probe: one connected UDP socket (so only the probed server can
  * answer, and an ICMP port unreachable comes back as "connection refused"), one
  * 4 KiB read into the scheduler's shared buffer, one ldns parse of the reply (ldns reads
@@ -47,21 +48,41 @@ static bool is_our_reply(const struct check *c, ldns_pkt *pkt)
            ldns_dname_compare(ldns_rr_owner(q), c->cfg->qname) == 0;
 }
 
-/* The verdict of a reply that is ours, in reason. */
-static bool judge(ldns_pkt *pkt, char *reason, size_t len)
+/* The answer records of pkt for our question: its name, with its type or a CNAME. */
+static uint16_t answers_for_us(const struct check *c, ldns_pkt *pkt)
+{
+    ldns_rr_list *an = ldns_pkt_answer(pkt);
+    uint16_t n = 0;
+    for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(an, i);
+        ldns_rr_type t = ldns_rr_get_type(rr);
+        if ((t == c->cfg->qtype || t == LDNS_RR_TYPE_CNAME) &&
+            ldns_dname_compare(ldns_rr_owner(rr), c->cfg->qname) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* The verdict of a reply that is ours, in reason: NOERROR with an answer for the
+ * question (records of other names alone, a wildcard's or another zone's, are none). */
+static bool judge(const struct check *c, ldns_pkt *pkt, char *reason, size_t len)
 {
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
     ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
-    uint16_t n = ldns_pkt_ancount(pkt);
+    uint16_t n = ldns_pkt_ancount(pkt), ours = n ? answers_for_us(c, pkt) : 0;
+    const char *tc = ldns_pkt_tc(pkt) ? " (truncated)" : "";
     if (rcode != LDNS_RCODE_NOERROR && t)
         snprintf(reason, len, "DNS %s", t->name);
     else if (rcode != LDNS_RCODE_NOERROR)
         snprintf(reason, len, "DNS rcode %d", (int)rcode);
     else if (n == 0)
-        snprintf(reason, len, "DNS NOERROR without an answer");
+        snprintf(reason, len, "DNS NOERROR without an answer%s", tc);
+    else if (ours == 0)
+        snprintf(reason, len, "DNS NOERROR, %u answer%s for other names or types%s", n,
+                 n == 1 ? "" : "s", tc);
     else
-        snprintf(reason, len, "DNS NOERROR, %u answer%s", n, n == 1 ? "" : "s");
-    return rcode == LDNS_RCODE_NOERROR && n > 0;
+        snprintf(reason, len, "DNS NOERROR, %u answer%s", ours, ours == 1 ? "" : "s");
+    return rcode == LDNS_RCODE_NOERROR && ours > 0;
 }
 
 static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
@@ -90,7 +111,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
                      "ignored, the timeout decides (%u lines like it suppressed before)",
                      c->cfg->name, c->cfg->addr_text, dropped);
     } else {
-        bool ok = judge(pkt, reason, sizeof reason);
+        bool ok = judge(c, pkt, reason, sizeof reason);
         conclude(c, ok, reason);
     }
 out:

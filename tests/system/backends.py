@@ -29,7 +29,9 @@ from pathlib import Path
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
+import dns.rdatatype
 import dns.rrset
 import pytest
 
@@ -275,8 +277,9 @@ class FullBacklog(_Backend):
 # ---- DNS -------------------------------------------------------------------------------
 
 class DnsResponder(_SocketLoop):
-    """A UDP DNS responder. mode: "ok" (NOERROR, one A record 192.0.2.53 for any
-    question, as the answer section of the asked type A), "nodata" (NOERROR, no
+    """A UDP DNS responder. mode: "ok" (NOERROR, one record of the asked name: an SOA
+    for an SOA question, else A 192.0.2.53), "other-name" (NOERROR, that record for
+    another name only, as a wildcard or another zone would give), "nodata" (NOERROR, no
     answer), "servfail", "nxdomain", "refused", "silent" (reads, never answers),
     "wrong-id" (answers with another ID). queries: the questions seen."""
 
@@ -299,9 +302,13 @@ class DnsResponder(_SocketLoop):
             return
         resp = dns.message.make_response(q)
         resp.flags |= dns.flags.AA
-        if mode in ("ok", "wrong-id"):
-            resp.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "A",
-                                                   "192.0.2.53"))
+        if mode in ("ok", "wrong-id", "other-name"):
+            name = q.question[0].name
+            soa = q.question[0].rdtype == dns.rdatatype.SOA
+            resp.answer.append(dns.rrset.from_text(
+                dns.name.from_text("elsewhere.test.") if mode == "other-name" else name, 60,
+                "IN", "SOA" if soa else "A",
+                "ns.test. host.test. 1 2 3 4 5" if soa else "192.0.2.53"))
         if mode == "wrong-id":
             resp.id = (q.id + 1) % 65536
         elif mode in ("servfail", "nxdomain", "refused"):

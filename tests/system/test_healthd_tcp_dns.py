@@ -63,6 +63,11 @@ def test_dns_rcodes(hstore, healthd, backends):
     hstore.wait_state(ep, "up")
     ns.mode = "nodata"
     assert hstore.wait_state(ep, "down")["reason"] == "DNS NOERROR without an answer"
+    ns.mode = "ok"
+    hstore.wait_state(ep, "up")
+    ns.mode = "other-name"  # not an answer to the question
+    assert hstore.wait_state(ep, "down")["reason"] == ("DNS NOERROR, 1 answer for other names "
+                                                       "or types")
     assert "endpoint web/127.0.0.1: up -> down after 1 failed probe (DNS SERVFAIL)" in hd.log()
 
 
