@@ -47,8 +47,11 @@ static void on_poll(uv_poll_t *p, int status, int events)
     struct curl_sock *cs = p->data;
     struct probe_http *h = cs->http;
     int flags = 0, running = 0;
+    /* an error on the socket (a reset): curl reads or writes and reports the errno
+     * itself ("Connection reset by peer"); CURL_CSELECT_ERR would say only "select/poll
+     * returned error" */
     if (status < 0)
-        flags = CURL_CSELECT_ERR;
+        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
     if (events & UV_READABLE)
         flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE)

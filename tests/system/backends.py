@@ -21,6 +21,7 @@ import socket
 import socketserver
 import sqlite3
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -203,13 +204,15 @@ def make_cert(directory, name="gtm.test"):
 
 class TcpListener(_SocketLoop):
     """Accepts connections and closes them at once (hang=True: keeps them open and never
-    sends a byte, like a server that accepts and never answers)."""
+    sends a byte, like a server that accepts and never answers; reset=True: closes them
+    with a reset, SO_LINGER 0)."""
 
     kind = socket.SOCK_STREAM
 
-    def __init__(self, addr="127.0.0.1", port=None, hang=False):
+    def __init__(self, addr="127.0.0.1", port=None, hang=False, reset=False):
         super().__init__(addr, port)
         self.hang = hang
+        self.reset = reset
         self.held = []
         self.accepted = 0
 
@@ -226,8 +229,10 @@ class TcpListener(_SocketLoop):
         self.accepted += 1
         if self.hang:
             self.held.append(conn)
-        else:
-            conn.close()
+            return
+        if self.reset:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
 
     def stop(self):
         super().stop()

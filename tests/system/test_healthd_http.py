@@ -145,6 +145,16 @@ def test_http_timeout(hstore, healthd, backends):
     assert "(timeout after 400 ms)" in hd.log()
 
 
+def test_http_connection_reset(hstore, healthd, backends):
+    """A server that accepts and resets at once: the reason says it was reset, not curl's
+    'select/poll returned error'."""
+    rst = backends(TcpListener, "127.0.0.1", reset=True)
+    ep = hstore.endpoint("127.0.0.1")
+    hstore.check(ep, "http", port=rst.port)
+    healthd(hstore.db)
+    assert hstore.wait_state(ep, "down")["reason"] == "connection reset"
+
+
 def test_http_backend_killed_mid_probe(hstore, healthd, backends):
     """The backend dies while healthd waits for its answer: that probe fails at once
     (not at its timeout), the next ones are refused, and healthd goes on."""
