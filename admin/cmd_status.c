@@ -114,6 +114,39 @@ static void print_drain(const struct hview *v, const struct hview_drain *d)
                start, end);
 }
 
+/* A vantage point is silent when its heartbeat (every second) is this much older. */
+#define STATUS_SILENT_MS 10000
+
+/* Whether votes[j] of eps[i] is the first vote of its vantage point in v. */
+static bool first_vote_of_vantage(const struct hview *v, size_t i, size_t j)
+{
+    const char *name = v->eps[i].votes[j].vantage;
+    for (size_t a = 0; a <= i; a++)
+        for (size_t b = 0; b < (a < i ? v->eps[a].nvotes : j); b++)
+            if (strcmp(v->eps[a].votes[b].vantage, name) == 0)
+                return false;
+    return true;
+}
+
+/* One line per vantage point whose gtm-healthd has stopped reporting (its heartbeat,
+ * the same in each of its votes, is old): its reports age out of the quorum, which an
+ * operator who looks only at the states would not see. */
+static void print_silent(const struct hview *v)
+{
+    for (size_t i = 0; i < v->neps; i++) {
+        for (size_t j = 0; j < v->eps[i].nvotes; j++) {
+            const struct hview_vote *vote = &v->eps[i].votes[j];
+            if (v->now_ms - vote->seen_ms < STATUS_SILENT_MS || !first_vote_of_vantage(v, i, j))
+                continue;
+            char when[CLI_TIME_MAX], ago[CLI_DURATION_MAX];
+            printf("vantage point %s: silent since %s (%s ago): its gtm-healthd is not "
+                   "running, or cannot write the store\n",
+                   vote->vantage, cli_time_text(vote->seen_ms, CLI_TIME_S, when),
+                   cli_duration_text((uint64_t)(v->now_ms - vote->seen_ms) / 1000 * 1000, ago));
+        }
+    }
+}
+
 static int status(struct cli *c)
 {
     struct cli_table t = {0};
@@ -134,6 +167,7 @@ static int status(struct cli *c)
     cli_table_flush(&t);
     for (size_t i = 0; i < v.ndrains; i++)
         print_drain(&v, &v.drains[i]);
+    print_silent(&v);
     rc = CLI_EXIT_OK;
 out:
     hview_fini(&v);
@@ -157,7 +191,8 @@ const struct cli_cmd cmd_status = {
             "  WEIGHT   its weight, and what is left of it while its region drains\n"
             "  ENABLED  no: never answered\n"
             "Under it, one line per vantage point: what that one reports; 'stale' when it\n"
-            "has not reported lately and does not count. Then one line per drained region.",
+            "has not reported lately and does not count. Then one line per drained region,\n"
+            "and one per vantage point silent for 10 s or more (its gtm-healthd stopped).",
     .min_args = 0,
     .max_args = 1,
     .run = status,

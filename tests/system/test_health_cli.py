@@ -315,11 +315,14 @@ def test_status_quorum(world):
         f"web/lb.example.net.  us-east  up            {iso(now - 20000)}  15.7 ms  "
         "-                      -      100     yes\n"
         f"  ams                         up            {iso(now - 20000)}  15.7 ms  -\n"
-        f"  nyc                         down (stale)  {iso(now - 2000)}  -        HTTP 500\n")
+        f"  nyc                         down (stale)  {iso(now - 2000)}  -        HTTP 500\n"
+        f"vantage point fra: silent since {iso(now - 120000)} (2m ago): its gtm-healthd is "
+        "not running, or cannot write the store\n")
 
     # one pool; and once nyc reports again it counts for lb.example.net. too: 1 of 2 down
     seen(g, "nyc", now_ms())
-    out = g.run("status", "web").stdout.splitlines()
+    out = [line for line in g.run("status", "web").stdout.splitlines()
+           if not line.startswith("vantage point ")]
     assert [line.split()[:3] for line in out if not line.startswith("  ")] == [
         ["ENDPOINT", "REGION", "STATE"], ["web/192.0.2.1", "eu-west", "down"],
         ["web/2001:db8::1", "us-east", "up"], ["web/lb.example.net.", "us-east", "up"]]
@@ -356,6 +359,9 @@ def test_status_when_every_vantage_point_stopped(world):
     assert out[1].split()[:4] == ["web/192.0.2.1", "eu-west", "up", iso(now - 900000)], out
     assert [line.split()[:3] for line in out[2:5]] == [
         ["ams", "up", "(stale)"], ["fra", "down", "(stale)"], ["nyc", "down", "(stale)"]]
+    # and each stopped gtm-healthd is named, once
+    assert [line.split(":")[0] for line in out if line.startswith("vantage point ")] == [
+        "vantage point ams", "vantage point fra", "vantage point nyc"]
 
 
 def test_endpoint_switched_on_again_is_unknown(world):
