@@ -177,7 +177,10 @@ static enum region_verdict try_region(struct pol_run *r, uint16_t region)
         return has_family ? REGION_DOWN : REGION_NO_FAMILY;
     }
     r->n = keep_region(r, region);
-    pol__trace(r, "  region %s: chosen (%u of %u endpoints healthy)", name, healthy, total);
+    if (r->use_health)
+        pol__trace(r, "  region %s: chosen (%u of %u endpoints healthy)", name, healthy, total);
+    else
+        pol__trace(r, "  region %s: chosen (%u endpoints, counted as up)", name, total);
     return REGION_CHOSEN;
 }
 
@@ -448,7 +451,8 @@ void pol_decide(const struct snap *s, const struct pol_policy *p, int family,
                            "list more there to fail over to them)");
         switch (p->fallback) {
         case POL_FALLBACK_FAIL_OPEN:
-            pol__trace(&r, "nothing healthy: fail-open, as if every endpoint were up");
+            pol__trace(&r, "nothing healthy%s: fail-open, as if every endpoint were up",
+                       p->mode == POL_GEO ? " in those regions" : "");
             r.use_health = false;
             run(&r);
             break;

@@ -38,6 +38,17 @@ def test_explain_geo_client(world, world_mmdb):
         "ECS scope: /22 (resolvers may reuse this answer for 81.2.68.0/22)"]
 
 
+def test_explain_fail_open(world, world_mmdb):
+    """Every region of the client's entry down (drills): explain says the fail-open is
+    for those regions, and that the chosen region's endpoints are counted as up."""
+    g = world
+    for region in ("eu-west", "eu-central"):
+        g.run("drill", "fail", region)
+    out = lines(explain(g, GEO, "A", "--client", "81.2.69.160", geoip=[world_mmdb]))
+    assert "nothing healthy in those regions: fail-open, as if every endpoint were up" in out
+    assert "  region eu-west: chosen (2 endpoints, counted as up)" in out
+
+
 def test_explain_cidr_override_and_skipped_family(world, world_mmdb):
     out = explain(world, GEO, "AAAA", "--client", "127.0.7.9", geoip=[world_mmdb])
     assert "geo map: cidr 127.0.7.0/24 -> lab, eu-west" in lines(out)
