@@ -5,6 +5,8 @@
  * single-threaded. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +141,17 @@ static int endpoint_add(struct cli *c)
     int rc = cli_parse_ident(c, "POOL", e.pool);
     if (rc || (rc = cli_parse_target(c, c->args[1], &t)) || (rc = parse_settings(c, &e, NULL)))
         goto out;
+    /* ::ffff:192.0.2.1 (RFC 4291 §2.5.5.2) is an IPv4 address, which no client reaches
+     * over IPv6: answered as AAAA it would be an address that does not work */
+    if (t.kind == STORE_EP_V6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)t.addr)) {
+        char v4[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, t.addr + 12, v4, sizeof v4);
+        rc = cli_usage_error(c,
+                             "TARGET: '%s' is an IPv4-mapped IPv6 address: give the IPv4 "
+                             "address, %s (answered as A)",
+                             c->args[1], v4);
+        goto out;
+    }
     if (!e.region) {
         rc = cli_usage_error(c, "--region is required: the region the endpoint is in");
         goto out;

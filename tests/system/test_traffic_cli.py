@@ -172,6 +172,9 @@ def test_endpoint_add_refused(world):
          "TARGET: '2001:db8::g' is not an IPv4 or IPv6 address"),
         (["endpoint", "add", "web", "*.example.net", "--region", "lab"],
          "TARGET: '*.example.net' is not a host name"),
+        (["endpoint", "add", "web", "::FFFF:192.0.2.9", "--region", "lab"],
+         "TARGET: '::FFFF:192.0.2.9' is an IPv4-mapped IPv6 address: give the IPv4 address, "
+         "192.0.2.9 (answered as A)"),
         (["endpoint", "add", "web", "192.0.2.9"],
          "--region is required: the region the endpoint is in"),
         (["endpoint", "add", "web", "192.0.2.9", "--region", "lab", "--weight", "-1"],
