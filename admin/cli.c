@@ -263,15 +263,22 @@ int cli_parse_name(const struct cli *c, const char *what, const char *s, char ke
     return 0;
 }
 
+#define IDENT_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_.-"
+
 int cli_parse_ident(const struct cli *c, const char *what, const char *s)
 {
     size_t n = strlen(s);
-    bool is_ident = n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-    return is_ident ? 0
-                    : cli_usage_error(c,
-                                      "%s: '%s' is not a valid name (1 to 63 characters "
-                                      "from a-z 0-9 _ . -)",
-                                      what, s);
+    if (n >= 1 && n <= 63 && strspn(s, IDENT_CHARS) == n)
+        return 0;
+    char lower[64] = "";
+    for (size_t i = 0; n <= 63 && i < n; i++)
+        lower[i] = (char)tolower((unsigned char)s[i]);
+    bool only_case = n >= 1 && n <= 63 && strspn(lower, IDENT_CHARS) == n;
+    return cli_usage_error(c,
+                           "%s: '%s' is not a valid name (1 to 63 characters from a-z 0-9 _ . "
+                           "-)%s%s%s",
+                           what, s, only_case ? ": in lower case, '" : "", only_case ? lower : "",
+                           only_case ? "'" : "");
 }
 
 int cli_parse_text(const struct cli *c, const char *what, const char *s, size_t max)

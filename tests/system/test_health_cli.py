@@ -226,7 +226,8 @@ def test_check_set_refused(world):
         (["check", "set", "web", "192.0.2.300", "--type", "http"],
          "TARGET: '192.0.2.300' is not an IPv4 or IPv6 address"),
         (["check", "set", "Web", "192.0.2.1", "--type", "http"],
-         "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
+         "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+         ": in lower case, 'web'"),
         (["check", "set", "web"], "missing arguments"),
     ]
     failures = [
@@ -340,7 +341,8 @@ def test_status_quorum(world):
     fails(g, ["status", "nopool"], 1, "no pool nopool")
     fails(g, ["status", "web", "api"], 2, "unexpected argument 'api'")
     fails(g, ["status", "Web"], 2,
-          "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)")
+          "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+          ": in lower case, 'web'")
 
 
 def test_status_when_every_vantage_point_stopped(world):
@@ -455,7 +457,8 @@ def test_drill_fail_restore_list(world):
         fails(g, ["drill", "fail", "web/192.0.2.300"], 2,
               "TARGET: '192.0.2.300' is not an IPv4 or IPv6 address")
         fails(g, ["drill", "fail", "EU"], 2,
-              "REGION: 'EU' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)")
+              "REGION: 'EU' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+              ": in lower case, 'eu'")
         fails(g, ["drill", "fail", "lab", "--for", "0"], 2, "--for: '0' is not a duration from "
               "1 to 31622400 seconds (seconds, or with units: 90s 5m 1h 2d 1w)")
         fails(g, ["drill", "fail", "lab", "--reason", "x" * 201], 2,

@@ -120,7 +120,7 @@ def test_region_add_refused(gtmctl):
     g.run("region", "add", "eu-west")
     with unchanged(g, ("region", "list")):
         fails(g, ["region", "add", "EU-West"], 2, "REGION: 'EU-West' is not a valid name "
-              "(1 to 63 characters from a-z 0-9 _ . -)")
+              "(1 to 63 characters from a-z 0-9 _ . -): in lower case, 'eu-west'")
         fails(g, ["region", "add", "x" * 64], 2, f"REGION: '{'x' * 64}' is not a valid name "
               "(1 to 63 characters from a-z 0-9 _ . -)")
         fails(g, ["region", "add", "x", "--lat", "10"], 2,
@@ -188,7 +188,8 @@ def test_endpoint_add_refused(world):
         (["endpoint", "add", "web", "192.0.2.9", "--region", "lab", "--enabled", "maybe"],
          "--enabled: 'maybe' is not yes or no"),
         (["endpoint", "add", "Web", "192.0.2.9", "--region", "lab"],
-         "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
+         "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+         ": in lower case, 'web'"),
         (["pool", "add", "none"], "POOL: 'none' is reserved (a --fallback of policy set)"),
         (["pool", "add", "fail-open"],
          "POOL: 'fail-open' is reserved (a --fallback of policy set)"),
@@ -252,7 +253,8 @@ def test_endpoint_pool_and_region_rm(world):
     lists = [("endpoint", "list"), ("pool", "list"), ("region", "list"), ("policy", "list")]
     refused(g, [(["endpoint", "rm", "web"], "missing arguments"),
                 (["pool", "rm", "Web"],
-                 "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)")],
+                 "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+                 ": in lower case, 'web'")],
             [(["endpoint", "rm", "web", "192.0.2.99"],
               "pool web has no endpoint 192.0.2.99 (gtmctl endpoint list web shows them)"),
              (["pool", "rm", "web"],
@@ -400,7 +402,8 @@ def test_policy_set_refused(world):
          "--ttl: 'soon' is not a duration from 0 to 2147483647 seconds "
          "(seconds, or with units: 90s 5m 1h 2d 1w)"),
         (["policy", "set", "x.example.com", *base, "--fallback", "Other"],
-         "--fallback: 'Other' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
+         "--fallback: 'Other' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+         ": in lower case, 'other'"),
         (["policy", "set", "x.example.com", *base, "--ttl", "60", "--ttl-degraded", "2m"],
          "--ttl-degraded: 120 s is longer than the TTL (60 s); it is the shorter TTL of the "
          "answers while the pool is degraded"),
@@ -544,7 +547,8 @@ def test_geo_map_refused(world):
         (["geo", "map", "FR", "lab,"],
          "REGION: '' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
         (["geo", "map", "FR", "Lab"],
-         "REGION: 'Lab' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
+         "REGION: 'Lab' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+         ": in lower case, 'lab'"),
         (["geo", "unmap", "ZZ"], f"KEY: 'ZZ' is not a geo key {keys}"),
     ]
     failures = [
@@ -585,7 +589,8 @@ def test_latency_set_and_list(world):
               "'10.0.0.1/8' is not a network: an address with no host bits set and a prefix "
               "length (192.0.2.0/24, 2001:db8::/32)")
         fails(g, ["latency", "set", "DE", "EU-West", "1"], 2,
-              "REGION: 'EU-West' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)")
+              "REGION: 'EU-West' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+              ": in lower case, 'eu-west'")
         fails(g, ["latency", "set", "DE", "mars", "1"], 1, "no region mars")
 
 
@@ -686,7 +691,8 @@ def test_group_help(gtmctl, group):
     (["latency", "set", "DE", "eu-west"], "missing arguments"),
     (["latency", "import"], "missing arguments"),
     (["endpoint", "list", "Web"],
-     "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"),
+     "POOL: 'Web' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)"
+     ": in lower case, 'web'"),
 ])
 def test_usage_errors(gtmctl, args, message):
     fails(gtmctl, args, 2, message)
