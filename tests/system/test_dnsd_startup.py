@@ -209,7 +209,9 @@ def test_check_config_bad(tmp_path):
                        ("\nlog-level loud\n",
                         ":2: log-level: 'loud' is not debug, info, warn or error"),
                        ("cookie-secret abc\n", ":1: cookie-secret: 32 hex digits"),
-                       ("udp-steering rr\n", ":1: udp-steering 'rr': cpu or hash")):
+                       ("udp-steering rr\n", ":1: udp-steering 'rr': cpu or hash"),
+                       ("foreground\n", ":1: foreground needs a value (a flag is written "
+                                        "'foreground yes')")):
         conf.write_text(text)
         p = run_dnsd("--check-config", "--config", conf)
         assert p.returncode == 2
