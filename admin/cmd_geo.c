@@ -192,7 +192,8 @@ static int geo_map(struct cli *c)
         goto out;
     }
     if ((rc = cli_tx_commit(c, NULL, old.summary ? old.summary : "", after)) == 0)
-        printf("%s%s\n", after, old.summary ? " (replacing the old mapping)" : "");
+        printf("%s%s%s%s\n", after, old.summary ? " (replacing " : "",
+               old.summary ? strstr(old.summary, "-> ") + 3 : "", old.summary ? ")" : "");
 out:
     free(old.summary);
     free(after);

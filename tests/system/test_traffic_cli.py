@@ -500,7 +500,7 @@ def test_geo_map_list_unmap(world):
     assert audit_last(g) == (f"TIME  tester  -  {cmdline(g, 'geo', 'map', 'de', 'eu-west,us-east')}\n"
                              "    + geo DE (country) -> eu-west,us-east\n")
     p = g.run("geo", "map", "DE", "us-east")
-    assert p.stdout == "geo DE (country) -> us-east (replacing the old mapping)\n"
+    assert p.stdout == "geo DE (country) -> us-east (replacing eu-west,us-east)\n"
     assert audit_last(g).endswith("    - geo DE (country) -> eu-west,us-east\n"
                                   "    + geo DE (country) -> us-east\n")
     for key, regions in [("*", "us-east"), ("EU", "eu-west,us-east"), ("us-ca", "us-east,lab"),
