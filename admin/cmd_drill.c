@@ -89,6 +89,18 @@ static int change_begin(struct cli *c, struct change *ch)
     ch->now_ms = clock_wall_ms();
     if (ch->what && strncmp(ch->what, "region ", 7) == 0) {
         rc = store_region_find(c->st, ch->what + 7, &ch->region_id);
+        if (rc == GTM_ENOTFOUND) {
+            /* a pool's name where the endpoint's POOL/TARGET was meant */
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", store_errmsg(c->st));
+            rc = store_pool_find(c->st, ch->what + 7, &pool_id) == 0
+                     ? cli_fail(c,
+                                "no region %s, but a pool: an endpoint is named POOL/TARGET "
+                                "(gtmctl endpoint list %s shows them)",
+                                ch->what + 7, ch->what + 7)
+                     : cli_fail(c, "%s", msg);
+            goto out;
+        }
     } else if (ch->what) {
         pool = xstrndup(ch->what, strcspn(ch->what, "/"));
         if ((rc = store_pool_find(c->st, pool, &pool_id)) == 0 &&

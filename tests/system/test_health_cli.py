@@ -451,6 +451,8 @@ def test_drill_fail_restore_list(world):
         fails(g, ["drill", "fail", "us-east"], 1, "region us-east already has a drill, since "
               f"{iso(started)} (gtmctl drill restore us-east ends it)")
         fails(g, ["drill", "fail", "mars"], 1, "no region mars")
+        fails(g, ["drill", "fail", "web"], 1, "no region web, but a pool: an endpoint is named "
+              "POOL/TARGET (gtmctl endpoint list web shows them)")
         fails(g, ["drill", "fail", "nopool/192.0.2.1"], 1, "no pool nopool")
         fails(g, ["drill", "fail", "web/192.0.2.9"], 1,
               "pool web has no endpoint 192.0.2.9 (gtmctl endpoint list web shows them)")
