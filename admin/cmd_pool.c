@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,7 +142,8 @@ static int endpoint_add(struct cli *c)
         goto out;
     /* ::ffff:192.0.2.1 (RFC 4291 §2.5.5.2) is an IPv4 address, which no client reaches
      * over IPv6: answered as AAAA it would be an address that does not work */
-    if (t.kind == STORE_EP_V6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)t.addr)) {
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (t.kind == STORE_EP_V6 && memcmp(t.addr, v4mapped, sizeof v4mapped) == 0) {
         char v4[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, t.addr + 12, v4, sizeof v4);
         rc = cli_usage_error(c,
