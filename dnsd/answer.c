@@ -146,7 +146,8 @@ static size_t put_policy(struct msg *m, const struct snap *s, const struct snap_
         return 0;
     }
     pol_decide(s, node->policy, qtype == TYPE_AAAA ? 6 : 4, env->client, env->sc, NULL, &d);
-    r->scope = d.scope;
+    if (d.scope > r->scope) /* after a CNAME of another policy: what both depend on */
+        r->scope = d.scope;
     if (d.answer == POL_ANSWER_NODATA || (d.answer == POL_ANSWER_ADDRS && !addr_type)) {
         put_soa(m, zone, r);
         return 0;

@@ -149,3 +149,26 @@ def test_cname_answer_goes_on_inside_the_zone(store, dnsd):
         assert got[0] == ("chain.example.com.", TYPE_CNAME, "cw.example.com."), got
         assert got[1][:2] == ("cw.example.com.", TYPE_CNAME) and len(got) == 2, got
         assert got[1][2] in ("a.cdn.example.net.", "b.cdn.example.net."), got
+
+
+def test_scope_of_a_cname_to_another_policy(store, world_mmdb, dnsd):
+    """A geo answer that is a CNAME to a failover managed name: the ECS scope is what the
+    whole answer depends on, the geo decision's (22 for this client), not the failover
+    one's (0)."""
+    g = store
+    g.run("pool", "add", "one")
+    g.run("endpoint", "add", "one", "lb.cdn.example.net", "--region", "eu")
+    single = "single.example.com."
+    g.run("policy", "set", single, "--pool", "one", "--mode", "failover")
+    g.run("pool", "add", "tosingle")
+    g.run("endpoint", "add", "tosingle", single, "--region", "eu")
+    g.run("endpoint", "add", "tosingle", "lb-us.cdn.example.net", "--region", "us")
+    front = "front.example.com."
+    g.run("policy", "set", front, "--pool", "tosingle", "--mode", "geo")
+    srv = serve(dnsd, g, world_mmdb)
+    with Client(srv) as c:
+        expect(c, query(front, ecs=("81.2.69.0", 24)), scope=22,
+               answer=[rr(front, "CNAME", single), rr(single, "CNAME", "lb.cdn.example.net.")])
+        # the failover name alone depends on no address
+        expect(c, query(single, ecs=("81.2.69.0", 24)), scope=0,
+               answer=[rr(single, "CNAME", "lb.cdn.example.net.")])
