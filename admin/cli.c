@@ -273,12 +273,13 @@ int cli_parse_ident(const struct cli *c, const char *what, const char *s)
     char lower[64] = "";
     for (size_t i = 0; n <= 63 && i < n; i++)
         lower[i] = (char)tolower((unsigned char)s[i]);
-    bool only_case = n >= 1 && n <= 63 && strspn(lower, IDENT_CHARS) == n;
-    return cli_usage_error(c,
-                           "%s: '%s' is not a valid name (1 to 63 characters from a-z 0-9 _ . "
-                           "-)%s%s%s",
-                           what, s, only_case ? ": in lower case, '" : "", only_case ? lower : "",
-                           only_case ? "'" : "");
+    if (n >= 1 && n <= 63 && strspn(lower, IDENT_CHARS) == n)
+        return cli_usage_error(c,
+                               "%s: '%s' is not a valid name (1 to 63 characters from a-z 0-9 "
+                               "_ . -): in lower case, '%s'",
+                               what, s, lower);
+    return cli_usage_error(
+        c, "%s: '%s' is not a valid name (1 to 63 characters from a-z 0-9 _ . -)", what, s);
 }
 
 int cli_parse_text(const struct cli *c, const char *what, const char *s, size_t max)

@@ -85,13 +85,15 @@ static void lint_policy_regions(struct lint *l, const struct snap *s, const stru
         geo_key_format(&in->map[i].key, key, sizeof key);
         for (size_t r = 0; r < in->map[i].nregions; r++) {
             uint16_t region = in->map[i].regions[r];
-            if (pool_has_region(p->pool, region))
-                with++, answering = region;
-            else
+            if (pool_has_region(p->pool, region)) {
+                with++;
+                answering = region;
+            } else {
                 report(l, false,
                        "geo map %s lists region %s, which has no endpoint answering "
                        "in pool %s (policy %s)",
                        key, s->regions[region].name, p->pool->name, p->name);
+            }
         }
         if (with == 0)
             report(l, true,

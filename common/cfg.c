@@ -159,9 +159,11 @@ int cfg_parse_file(const struct cfg_opt *table, void *cfg, const char *path,
             snprintf(err, errlen, "%s:%d: unknown option '%.*s'", path, lineno, (int)nlen, name);
             rc = GTM_EPARSE;
         } else if (!*p) {
-            snprintf(err, errlen, "%s:%d: %s needs a value%s%s%s", path, lineno, o->name,
-                     o->type == CFG_FLAG ? " (a flag is written '" : "",
-                     o->type == CFG_FLAG ? o->name : "", o->type == CFG_FLAG ? " yes')" : "");
+            if (o->type == CFG_FLAG)
+                snprintf(err, errlen, "%s:%d: %s needs a value (a flag is written '%s yes')", path,
+                         lineno, o->name, o->name);
+            else
+                snprintf(err, errlen, "%s:%d: %s needs a value", path, lineno, o->name);
             rc = GTM_EPARSE;
         } else if (!list_has(set_by_args, o->name)) {
             if ((rc = set(o, cfg, p, !list_has(&seen, o->name), msg, sizeof msg)))
